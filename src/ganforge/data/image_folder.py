@@ -1,0 +1,80 @@
+"""Image folders: every png/jpg/jpeg/webp/bmp below a root; class subfolders become labels."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from ganforge.data.tensor_dataset import ImageTensorDataset
+from ganforge.data.transforms import pil_to_tensor, resize_center_crop
+from ganforge.errors import DataError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+# Modes Pillow converts losslessly enough to 8-bit L or RGB; others (e.g. 32-bit "I", float "F")
+# would need a value range we cannot guess, so they are reported as bad files.
+CONVERTIBLE_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I;16"}
+
+
+def find_images(root: Path) -> list[Path]:
+    """All image files below `root`, recursively, in a stable (sorted) order."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
+    """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode not in CONVERTIBLE_MODES:
+                raise DataError(f"{path}: unsupported image mode {image.mode!r} "
+                                f"(expected 8-bit grayscale, palette, RGB or RGBA)")
+            if image.mode == "I;16":
+                image = image.point(lambda v: v / 256).convert("L")
+            image = image.convert("L" if channels == 1 else "RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+    return pil_to_tensor(resize_center_crop(image, image_size))
+
+
+def load_image_folder(root: str | Path, image_size: int, channels: int = 3, skip_bad: bool = False,
+                      limit: int | None = None, progress: bool = False) -> ImageTensorDataset:
+    """Decode every image below `root` into memory, resized and centre-cropped to `image_size`.
+
+    Labels come from the top-level subfolders when every image lies in one (sorted names ->
+    0, 1, ...); otherwise the dataset is unlabelled. Bad files raise DataError naming the file,
+    or with `skip_bad` are skipped and counted in a warning.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: image folder not found (expected a directory of images)")
+    paths = find_images(root)
+    if not paths:
+        raise DataError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)")
+    if limit is not None:
+        paths = paths[:limit]
+    relative = [p.relative_to(root).parts for p in paths]
+    labelled = all(len(parts) > 1 for parts in relative)
+    classes = sorted({parts[0] for parts in relative}) if labelled else []
+    class_index = {name: i for i, name in enumerate(classes)}
+
+    images, labels, bad = [], [], 0
+    for path, parts in zip(paths, tqdm(relative, desc=f"reading {root}", disable=not progress, unit="img")):
+        try:
+            images.append(read_image(path, image_size, channels))
+        except DataError:
+            if not skip_bad:
+                raise
+            bad += 1
+            continue
+        labels.append(class_index[parts[0]] if labelled else -1)
+    if bad:
+        log.warning("%s: skipped %d unreadable image(s) of %d", root, bad, len(paths))
+    if not images:
+        raise DataError(f"{root}: all {len(paths)} image(s) were unreadable")
+    return ImageTensorDataset(torch.stack(images), torch.tensor(labels), classes, skipped=bad)

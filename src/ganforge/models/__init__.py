@@ -1,0 +1,49 @@
+"""Model families, looked up by name through ARCHITECTURES."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.models.layers import init_dcgan_weights
+from ganforge.registry import Registry
+
+__all__ = ["ARCHITECTURES", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator"]
+
+
+class Architecture:
+    """How to build one family's generator and discriminator from a run's config."""
+
+    def __init__(self, generator: Callable[[ModelConfig, DataConfig], nn.Module],
+                 discriminator: Callable[[ModelConfig, DataConfig], nn.Module],
+                 init: Callable[[nn.Module, torch.Generator | None], None]) -> None:
+        self.generator, self.discriminator, self.init = generator, discriminator, init
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES.register("dcgan")(Architecture(
+    generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
+    discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout),
+    init=init_dcgan_weights,
+))
+
+
+def build_generator(model: ModelConfig, data: DataConfig, seed: int | None = None) -> nn.Module:
+    """The generator of `model.arch`, initialised from `seed` (None: leave default init)."""
+    arch = ARCHITECTURES.get(model.arch)
+    net = arch.generator(model, data)
+    if seed is not None:
+        arch.init(net, torch.Generator().manual_seed(seed))
+    return net
+
+
+def build_discriminator(model: ModelConfig, data: DataConfig, seed: int | None = None) -> nn.Module:
+    arch = ARCHITECTURES.get(model.arch)
+    net = arch.discriminator(model, data)
+    if seed is not None:
+        arch.init(net, torch.Generator().manual_seed(seed))
+    return net

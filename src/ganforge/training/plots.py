@@ -1,0 +1,35 @@
+"""Training curves as PNG, drawn with matplotlib's object API (no pyplot global state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ganforge.images import atomic_write
+
+
+def plot_training_curves(records: Sequence[dict], path: Path) -> Path:
+    """Losses (top) and D's mean outputs on real and fake images (bottom) against step."""
+    steps = [r["step"] for r in records]
+    fig = Figure(figsize=(8, 6), dpi=100)
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.plot(steps, [r["loss_d"] for r in records], label="discriminator loss")
+    top.plot(steps, [r["loss_g"] for r in records], label="generator loss")
+    top.set_ylabel("loss")
+    top.legend(loc="upper right")
+    top.grid(alpha=0.3)
+    bottom.plot(steps, [r["d_real"] for r in records], label="D(x), real")
+    bottom.plot(steps, [r["d_fake"] for r in records], label="D(G(z)), fake")
+    bottom.axhline(0.5, color="grey", lw=0.8, ls="--")
+    bottom.set_ylim(0, 1)
+    bottom.set_xlabel("generator step")
+    bottom.set_ylabel("mean D output")
+    bottom.legend(loc="upper right")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return path

@@ -1,0 +1,50 @@
+"""The training step: the whole GAN game in one screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ganforge.losses import AdversarialLoss
+
+
+@dataclass
+class StepStats:
+    """Detached scalars of one step (kept on the device: reading them forces a sync)."""
+
+    loss_d: torch.Tensor
+    loss_g: torch.Tensor
+    d_real: torch.Tensor  # mean D(x), the probability D gives real images
+    d_fake: torch.Tensor  # mean D(G(z)) before the discriminator update
+
+
+def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
+               opt_d: torch.optim.Optimizer, loss: AdversarialLoss, real_batches: Sequence[torch.Tensor],
+               noise: Callable[[int], torch.Tensor]) -> StepStats:
+    """len(real_batches) discriminator updates, then one generator update.
+
+    real_batches: each (N, C, H, W) in [-1, 1]; noise(n) -> (n, latent_dim) latent vectors.
+    """
+    for real in real_batches:
+        fake = generator(noise(real.shape[0])).detach()
+        real_logits, fake_logits = discriminator(real).float(), discriminator(fake).float()
+        loss_d = loss.discriminator(real_logits, fake_logits)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+    # D's weights get no gradient from the generator's loss: skipping it saves a third of D's
+    # backward work and leaves D's .grad untouched.
+    discriminator.requires_grad_(False)
+    loss_g = loss.generator(discriminator(generator(noise(real_batches[-1].shape[0]))).float())
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    discriminator.requires_grad_(True)
+
+    with torch.no_grad():
+        return StepStats(loss_d.detach(), loss_g.detach(), torch.sigmoid(real_logits).mean(),
+                         torch.sigmoid(fake_logits).mean())

@@ -1,0 +1,252 @@
+"""The one trainer loop: data, models, optimizers, logging, samples, checkpoints, resume."""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ganforge import checkpoint as ckpt
+from ganforge.config import RunConfig
+from ganforge.data import ImageTensorDataset, build_dataset
+from ganforge.errors import ConfigError, TrainingDiverged
+from ganforge.images import save_grid
+from ganforge.losses import LOSSES
+from ganforge.models import build_discriminator, build_generator
+from ganforge.training.batches import BatchStream
+from ganforge.training.plots import plot_training_curves
+from ganforge.training.run_log import MetricsLog
+from ganforge.training.step import StepStats, train_step
+
+log = logging.getLogger(__name__)
+
+SAMPLE_GRID_SIZE = 64
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch.device from a user string, with a clear error when it is not available."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device: unknown device {name!r} (try cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {name}: MPS is not available on this machine")
+    return device
+
+
+class Trainer:
+    """Trains `config` in `run_dir`; `fit()` runs until a stop condition and returns the run dir.
+
+    Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png,
+    samples.png (latest grid), checkpoints/step_*/.
+    """
+
+    def __init__(self, config: RunConfig, run_dir: Path, dataset: ImageTensorDataset | None = None,
+                 progress: bool = True) -> None:
+        self.config = config.validate()
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        t = config.train
+        self.loss = LOSSES.get(t.loss)
+        self.device = resolve_device(t.device)
+        self.dataset = dataset if dataset is not None else build_dataset(config.data, progress=progress)
+        shape = (config.data.channels, config.data.image_size, config.data.image_size)
+        if self.dataset.image_shape != shape:
+            raise ConfigError(f"dataset images are {self.dataset.image_shape}, the config expects {shape}")
+
+        self.generator = build_generator(config.model, config.data, seed=t.seed).to(self.device)
+        self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(self.device)
+        o = config.optim
+        # foreach=True: one fused kernel launch per parameter group instead of one per tensor.
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), foreach=True)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2), foreach=True)
+        self.latent_rng = torch.Generator(device=self.device).manual_seed(t.seed + 2)
+        self.fixed_noise = torch.randn(SAMPLE_GRID_SIZE, config.model.latent_dim,
+                                       generator=torch.Generator().manual_seed(t.seed + 3)).to(self.device)
+        self.step = 0
+        # Dropout draws from the global RNG; seed it here and save/restore it with checkpoints.
+        torch.manual_seed(t.seed)
+        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self._interrupted = False
+
+    # ----------------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        state = {"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "latent_rng": self.latent_rng.get_state(), "torch_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_checkpoint(self, checkpoint: Path) -> None:
+        ckpt.load_module_state(checkpoint, "generator", self.generator)
+        ckpt.load_module_state(checkpoint, "discriminator", self.discriminator)
+        state = ckpt.load_trainer_state(checkpoint)
+        self.step = int(state["step"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.latent_rng.set_state(state["latent_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.metrics.truncate_after(self.step)
+
+    def save_checkpoint(self) -> Path:
+        return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config,
+                                    {"generator": self.generator, "discriminator": self.discriminator},
+                                    self.state_dict(), keep=self.config.train.keep_checkpoints)
+
+    # ------------------------------------------------------------------------------ loop
+    def total_steps(self) -> int | None:
+        """Generator steps to reach, from train.steps and train.epochs (the smaller wins)."""
+        t = self.config.train
+        limits = []
+        if t.steps is not None:
+            limits.append(t.steps)
+        if t.epochs is not None:
+            per_epoch = len(self.dataset) // (t.batch_size * t.d_steps)
+            limits.append(max(1, math.ceil(t.epochs * per_epoch)))
+        return min(limits) if limits else None
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
+
+    def fit(self) -> Path:
+        t = self.config.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config.save(self.run_dir / "config.json")
+        total = self.total_steps()
+        deadline = time.monotonic() + t.minutes * 60 if t.minutes is not None else math.inf
+        batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps)
+        bar = tqdm(total=total, initial=self.step, unit="step", disable=not self.progress, dynamic_ncols=True,
+                   desc="training")
+        window = _Window(self.step)
+        previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)
+        try:
+            while (total is None or self.step < total) and time.monotonic() < deadline and not self._interrupted:
+                stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
+                                   [next(batches) for _ in range(t.d_steps)], self.noise)
+                self.step += 1
+                window.add(stats, t.batch_size * t.d_steps)
+                bar.update(1)
+                last = self.step == total
+                if self.step % t.log_every == 0 or last:
+                    self._log(window, bar)
+                    window = _Window(self.step)
+                if self.step % t.sample_every == 0:
+                    self.save_samples()
+                if self.step % t.checkpoint_every == 0:
+                    self._log(window, bar)  # never checkpoint weights that may have diverged
+                    window = _Window(self.step)
+                    self.save_checkpoint()
+            self._log(window, bar)
+            self.save_checkpoint()
+            self.save_samples()
+            if self._interrupted:
+                log.warning("interrupted at step %d; checkpoint saved, resume with --resume %s",
+                            self.step, self.run_dir)
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+            bar.close()
+            records = self.metrics.read()
+            if records:
+                plot_training_curves(records, self.run_dir / "training_curves.png")
+        return self.run_dir
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        # First Ctrl-C: finish the current step, save, stop. A second one aborts at once.
+        self._interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _log(self, window: "_Window", bar: tqdm) -> None:
+        if window.steps == 0:
+            return
+        record = window.summary(self.step)
+        if not all(math.isfinite(record[k]) for k in ("loss_d", "loss_g")):
+            found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
+            kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
+            raise TrainingDiverged(f"loss became NaN/Inf between steps {window.start + 1} and {self.step} "
+                                   f"(loss_d={record['loss_d']}, loss_g={record['loss_g']}); stopped, {kept}. "
+                                   "Try a lower learning rate.")
+        self.metrics.append(record)
+        bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
+                        img_s=f"{record['images_per_s']:.0f}")
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """Fixed-noise grid, generator in eval mode (so BatchNorm statistics are not touched)."""
+        self.generator.eval()
+        images = self.generator(self.fixed_noise)
+        self.generator.train()
+        upscale = max(1, 64 // self.config.data.image_size)
+        path = save_grid(images, self.run_dir / "samples" / f"step_{self.step:08d}.png", nrow=8, upscale=upscale)
+        save_grid(images, self.run_dir / "samples.png", nrow=8, upscale=upscale)
+        return path
+
+
+class _Window:
+    """Sums of step statistics since the last log line, kept as tensors to avoid syncs."""
+
+    def __init__(self, start: int) -> None:
+        self.start, self.steps, self.images = start, 0, 0
+        self.sums: dict[str, torch.Tensor] = {}
+        self.t0 = time.perf_counter()
+
+    def add(self, stats: StepStats, images: int) -> None:
+        for name, value in vars(stats).items():
+            self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+        self.steps += 1
+        self.images += images
+
+    def summary(self, step: int) -> dict[str, float]:
+        elapsed = time.perf_counter() - self.t0
+        record: dict[str, Any] = {"step": step}
+        record.update({name: float(total) / self.steps for name, total in self.sums.items()})
+        record["images_per_s"] = self.images / elapsed if elapsed > 0 else 0.0
+        record["time"] = datetime.now().isoformat(timespec="seconds")
+        return record
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    """out_dir/run_name, or out_dir/<dataset>-<arch>-<timestamp> when no name is given."""
+    t = config.train
+    name = t.run_name or f"{config.data.dataset}-{config.model.arch}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = Path(t.out_dir) / name
+    if ckpt.list_checkpoints(run_dir / ckpt.CHECKPOINTS_DIR):
+        raise ConfigError(f"{run_dir}: run folder already has checkpoints; use --resume {run_dir} "
+                          "or another --name")
+    return run_dir
+
+
+def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset | None = None) -> Path:
+    """Train a new run; returns its folder."""
+    trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress)
+    return trainer.fit()
+
+
+def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
+           minutes: float | None = None, progress: bool = True,
+           dataset: ImageTensorDataset | None = None) -> Path:
+    """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
+
+    New stop conditions replace the saved ones when given; steps/epochs count from the start of
+    the run, minutes from now.
+    """
+    checkpoint = ckpt.find_checkpoint(path)
+    ckpt.read_meta(checkpoint)
+    config = ckpt.read_config(checkpoint)
+    if steps is not None or epochs is not None or minutes is not None:
+        config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
+    run_dir = checkpoint.parent.parent
+    trainer = Trainer(config, run_dir, dataset=dataset, progress=progress)
+    trainer.load_checkpoint(checkpoint)
+    return trainer.fit()
