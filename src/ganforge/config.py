@@ -29,15 +29,15 @@ class DataConfig:
 
     def validate(self) -> None:
         if self.dataset not in DATASETS:
-            raise ConfigError(f"data.dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+            raise ConfigError(f"{_name('data.dataset')} must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if self.dataset == "folder" and not self.path:
-            raise ConfigError("data.path (--data) is required for the 'folder' dataset")
+            raise ConfigError(f"{_name('data.path')} is required for the 'folder' dataset")
         if not is_supported_resolution(self.image_size):
             raise ConfigError(
-                f"data.image_size must be 28 or a power of two >= 16, got {self.image_size}"
+                f"{_name('data.image_size')} must be 28 or a power of two >= 16, got {self.image_size}"
             )
         if self.channels not in (1, 3):
-            raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+            raise ConfigError(f"{_name('data.channels')} must be 1 (grayscale) or 3 (RGB), got {self.channels}")
         _positive(self.limit, "data.limit", allow_none=True)
 
 
@@ -52,7 +52,7 @@ class ModelConfig:
         _positive(self.latent_dim, "model.latent_dim")
         _positive(self.width, "model.width")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(f"{_name('model.dropout')} must be in [0, 1), got {self.dropout}")
 
 
 @dataclass
@@ -65,10 +65,10 @@ class OptimConfig:
     def validate(self) -> None:
         for name in ("lr_g", "lr_d"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"optim.{name} must be > 0, got {getattr(self, name)}")
+                raise ConfigError(f"{_name('optim.' + name)} must be > 0, got {getattr(self, name)}")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(f"optim.{name} must be in [0, 1), got {getattr(self, name)}")
+                raise ConfigError(f"{_name('optim.' + name)} must be in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass
@@ -95,7 +95,7 @@ class TrainConfig:
         _positive(self.epochs, "train.epochs", allow_none=True)
         _positive(self.minutes, "train.minutes", allow_none=True)
         if self.steps is None and self.epochs is None and self.minutes is None:
-            raise ConfigError("give at least one of train.steps, train.epochs, train.minutes")
+            raise ConfigError("give at least one of --steps, --epochs, --minutes (train.steps/epochs/minutes)")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             _positive(getattr(self, name), f"train.{name}")
 
@@ -165,8 +165,17 @@ def _section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
     return section_cls(**raw)
 
 
+_FLAGS = {"data.path": "--data", "train.out_dir": "--out", "train.run_name": "--name"}
+
+
+def _name(key: str) -> str:
+    """'data.image_size' -> 'data.image_size (--image-size)': config key and CLI flag."""
+    flag = _FLAGS.get(key, "--" + key.split(".", 1)[1].replace("_", "-"))
+    return f"{key} ({flag})"
+
+
 def _positive(value: float | None, name: str, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if value is None or not value > 0:
-        raise ConfigError(f"{name} must be > 0, got {value}")
+        raise ConfigError(f"{_name(name)} must be > 0, got {value}")

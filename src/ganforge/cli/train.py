@@ -1,0 +1,107 @@
+"""`ganforge train`: build a RunConfig from flags (and an optional JSON file), then train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganforge.config import DATASETS, RunConfig
+
+# flag name -> (config section, field). Flags left unset keep the config file's or default value.
+FLAG_FIELDS = {
+    "dataset": ("data", "dataset"), "data": ("data", "path"), "image_size": ("data", "image_size"),
+    "channels": ("data", "channels"), "skip_bad": ("data", "skip_bad"), "limit": ("data", "limit"),
+    "arch": ("model", "arch"), "latent_dim": ("model", "latent_dim"), "width": ("model", "width"),
+    "dropout": ("model", "dropout"),
+    "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
+    "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
+    "loss": ("train", "loss"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
+    "seed": ("train", "seed"), "device": ("train", "device"), "log_every": ("train", "log_every"),
+    "sample_every": ("train", "sample_every"), "checkpoint_every": ("train", "checkpoint_every"),
+    "keep_checkpoints": ("train", "keep_checkpoints"), "out": ("train", "out_dir"), "name": ("train", "run_name"),
+}
+STOP_FLAGS = ("steps", "epochs", "minutes")
+
+
+def build_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
+    """Defaults, overridden by the config file, overridden by the flags the user gave."""
+    raw = RunConfig.load(config_file).to_dict() if config_file else RunConfig().to_dict()
+    if any(flags.get(name) is not None for name in STOP_FLAGS):
+        for name in STOP_FLAGS:  # a stop flag on the command line replaces all saved ones
+            raw["train"][name] = None
+    for flag, value in flags.items():
+        if value is None or value is False and flag == "skip_bad":
+            continue
+        section, fields = FLAG_FIELDS[flag]
+        for field in (fields,) if isinstance(fields, str) else fields:
+            raw[section][field] = value
+    return RunConfig.from_dict(raw, source="command line")
+
+
+@click.command(epilog="""\b
+Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
+Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped.
+Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoints/step_*/.""")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON config to start from (as saved in a run folder); flags override it.")
+@click.option("--resume", type=click.Path(exists=True, path_type=Path),
+              help="Continue a run folder (or a checkpoint folder) exactly; takes new stop flags only.")
+@click.option("--dataset", type=click.Choice(DATASETS), help="Training data [mnist].")
+@click.option("--data", help="Image folder (--dataset folder) or folder of MNIST IDX files.")
+@click.option("--image-size", type=int, help="Resolution: 28 or a power of two >= 16 [28].")
+@click.option("--channels", type=click.IntRange(1, 3), help="1 = grayscale, 3 = RGB [1].")
+@click.option("--skip-bad", is_flag=True, default=False, help="Skip unreadable images instead of stopping.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images.")
+@click.option("--arch", help="Model family [dcgan].")
+@click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
+@click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")
+@click.option("--dropout", type=float, help="Discriminator dropout [0.3].")
+@click.option("--loss", help="nonsaturating (default) or minimax.")
+@click.option("--lr", type=float, help="Learning rate of both players [2e-4].")
+@click.option("--lr-g", type=float, help="Generator learning rate.")
+@click.option("--lr-d", type=float, help="Discriminator learning rate.")
+@click.option("--beta1", type=float, help="Adam beta1 [0.5].")
+@click.option("--beta2", type=float, help="Adam beta2 [0.999].")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size [64].")
+@click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per generator update [1].")
+@click.option("--steps", type=click.IntRange(min=1), help="Stop after N generator steps.")
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Stop after N passes over the data.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after N minutes.")
+@click.option("--seed", type=int, help="Seed of weights, batches and noise [0].")
+@click.option("--device", help="cpu, cuda, cuda:1, mps [cpu].")
+@click.option("--log-every", type=click.IntRange(min=1), help="Steps between metrics lines [50].")
+@click.option("--sample-every", type=click.IntRange(min=1), help="Steps between sample grids [500].")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints [1000].")
+@click.option("--keep-checkpoints", type=click.IntRange(min=1), help="Checkpoints kept [2].")
+@click.option("--out", help="Folder that holds run folders [runs].")
+@click.option("--name", help="Run folder name [<dataset>-<arch>-<time>].")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train(config_file: Path | None, resume: Path | None, no_progress: bool, **flags: Any) -> None:
+    """Train a GAN and write a run folder (samples, curves, metrics, checkpoints)."""
+    from ganforge import training
+
+    if resume is not None:
+        extra = sorted(f"--{k.replace('_', '-')}" for k, v in flags.items()
+                       if v not in (None, False) and k not in STOP_FLAGS)
+        if extra or config_file:
+            raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
+                                   f"may be given with it, not {', '.join(extra) or '--config'}")
+        run_dir = training.resume(resume, flags["steps"], flags["epochs"], flags["minutes"],
+                                  progress=not no_progress)
+    else:
+        config = build_config(config_file, flags)
+        run_dir = training.train(config, progress=not no_progress)
+    report_run(run_dir)
+
+
+def report_run(run_dir: Path) -> None:
+    from ganforge.checkpoint import find_checkpoint
+
+    click.echo(f"run folder: {run_dir}")
+    for label, path in (("samples", run_dir / "samples.png"), ("curves", run_dir / "training_curves.png"),
+                        ("metrics", run_dir / "metrics.jsonl"), ("checkpoint", find_checkpoint(run_dir))):
+        click.echo(f"  {label + ':':<12}{path}")
+

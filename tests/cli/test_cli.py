@@ -1,0 +1,103 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganforge.cli.main import main
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+TINY = ["--dataset", "shapes", "--image-size", "16", "--channels", "3", "--limit", "32", "--width", "8",
+        "--latent-dim", "8", "--batch-size", "8", "--steps", "4", "--log-every", "2", "--no-progress"]
+
+
+@pytest.fixture
+def run_dir(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", *TINY, "--out", tmp_path / "runs", "--name", "cli")
+    assert code == 0, err
+    assert f"run folder: {tmp_path / 'runs' / 'cli'}" in out and "samples.png" in out
+    return tmp_path / "runs" / "cli"
+
+
+def test_train_sample_info(run_dir, tmp_path, capsys):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["data"]["image_size"] == 16 and config["train"]["steps"] == 4 and config["train"]["epochs"] is None
+
+    code, out, _ = run_cli(capsys, "sample", run_dir, "-n", "6", "-o", tmp_path / "g.png", "--nrow", "3")
+    assert code == 0 and "wrote 6 sample(s)" in out
+    assert Image.open(tmp_path / "g.png").size == ((3 * 18 + 2) * 4, (2 * 18 + 2) * 4)  # 16 px upscaled x4
+    assert run_cli(capsys, "sample", run_dir, "-n", "5", "-o", tmp_path / "s.npy", "--seed", "2")[0] == 0
+    array = np.load(tmp_path / "s.npy")
+    assert array.shape == (5, 3, 16, 16) and array.dtype == np.float32 and np.abs(array).max() <= 1
+    run_cli(capsys, "sample", run_dir, "-n", "5", "-o", tmp_path / "t.npy", "--seed", "2")
+    assert np.array_equal(array, np.load(tmp_path / "t.npy"))
+    assert run_cli(capsys, "sample", run_dir, "-n", "3", "-o", tmp_path / "files")[0] == 0
+    assert len(list((tmp_path / "files").glob("*.png"))) == 3
+
+    code, out, _ = run_cli(capsys, "info", run_dir)
+    assert code == 0 and "step:       4" in out and "3x16x16 from shapes" in out and "generator.safetensors" in out
+    code, out, _ = run_cli(capsys, "info", run_dir, "--json")
+    assert json.loads(out)["meta"]["step"] == 4
+
+
+def test_config_file_and_resume(run_dir, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", "--config", run_dir / "config.json", "--steps", "2",
+                           "--out", tmp_path / "runs", "--name", "from-file", "--no-progress")
+    assert code == 0, err
+    saved = json.loads((tmp_path / "runs" / "from-file" / "config.json").read_text())
+    assert saved["model"]["width"] == 8 and saved["train"]["steps"] == 2
+    code, out, err = run_cli(capsys, "train", "--resume", run_dir, "--steps", "6", "--no-progress")
+    assert code == 0, err
+    assert json.loads((run_dir / "checkpoints" / "step_00000006" / "meta.json").read_text())["step"] == 6
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--bogus"], "No such option '--bogus'"),
+    (["train", "--image-size", "30", "--steps", "1"], "data.image_size (--image-size) must be 28 or a power of two"),
+    (["train", "--batch-size", "0"], "Invalid value for '--batch-size'"),
+    (["train", "--loss", "hinge", "--steps", "1", "--dataset", "shapes"], "unknown loss 'hinge'; choose one of"),
+    (["train", "--dataset", "folder", "--steps", "1"], "data.path (--data) is required"),
+    (["train", "--dataset", "folder", "--data", "/no/such/dir", "--steps", "1"], "/no/such/dir: image folder not found"),
+    (["train", "--dataset", "imagenet"], "Invalid value for '--dataset'"),
+    (["sample", "/no/such/run"], "Path '/no/such/run' does not exist"),
+    (["info", "."], "no checkpoints/step_* inside"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_resume_takes_only_stop_flags(run_dir, capsys):
+    code, _, err = run_cli(capsys, "train", "--resume", run_dir, "--lr", "0.1")
+    assert code == 2 and "only --steps/--epochs/--minutes may be given with it, not --lr" in err
+
+
+def test_sample_bad_output_name(run_dir, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "sample", run_dir, "-o", tmp_path / "x.jpg")
+    assert code == 2 and "cannot tell the format" in err
+
+
+def test_help_has_examples(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and "Examples:" in out and "train" in out and "sample" in out
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0 and "--resume" in out and "--minutes" in out
+
+
+def test_console_script_installed():
+    import shutil
+    import subprocess
+
+    exe = shutil.which("ganforge")
+    if exe is None:
+        pytest.skip("console script not on PATH (package not installed with pip)")
+    result = subprocess.run([exe, "train", "--image-size", "30"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("ganforge: error:")

@@ -1,0 +1,34 @@
+"""Shared fixtures: tiny configs that train in seconds on CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganforge.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    # Results must not depend on how many threads a test happens to run with.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+def tiny_config(tmp_path, **train) -> RunConfig:
+    """16x16 RGB shapes, a narrow DCGAN, batch 8: a step takes milliseconds."""
+    settings = dict(steps=6, batch_size=8, log_every=2, sample_every=3, checkpoint_every=3,
+                    keep_checkpoints=10, out_dir=str(tmp_path / "runs"), run_name="tiny")
+    settings.update(train)
+    return RunConfig(
+        data=DataConfig(dataset="shapes", image_size=16, channels=3, limit=64),
+        model=ModelConfig(latent_dim=8, width=8),
+        train=TrainConfig(**settings),
+    ).validate()
+
+
+@pytest.fixture
+def tiny(tmp_path) -> RunConfig:
+    return tiny_config(tmp_path)

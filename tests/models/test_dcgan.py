@@ -1,0 +1,78 @@
+import pytest
+import torch
+from torch import nn
+
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.models import DCGANDiscriminator, DCGANGenerator, build_discriminator, build_generator
+
+
+@pytest.mark.parametrize("size, channels", [(16, 3), (28, 1), (32, 3), (64, 3), (64, 1)])
+def test_shapes_and_ranges(size, channels):
+    g = DCGANGenerator(latent_dim=10, channels=channels, image_size=size, width=8)
+    d = DCGANDiscriminator(channels=channels, image_size=size, width=8)
+    images = g(torch.randn(3, 10) * 10)  # large inputs saturate tanh but never leave [-1, 1]
+    assert images.shape == (3, channels, size, size)
+    assert images.min() >= -1 and images.max() <= 1
+    logits = d(images)
+    assert logits.shape == (3,)
+
+
+def test_the_paper_layout_at_64px():
+    g = DCGANGenerator(latent_dim=100, channels=3, image_size=64, width=64)
+    convs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    # 100 -> 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(100, 512), (512, 256), (256, 128), (128, 64), (64, 3)]
+    x, sizes = torch.randn(2, 100, 1, 1), []
+    for layer in g.net:
+        x = layer(x)
+        if isinstance(layer, nn.ConvTranspose2d):
+            sizes.append(x.shape[-1])
+    assert sizes == [4, 8, 16, 32, 64]
+    assert isinstance(g.net[-1], nn.Tanh)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in g.modules()) == 4  # all but the output layer
+
+
+def test_mnist_generator_starts_from_7x7():
+    g = DCGANGenerator(latent_dim=100, channels=1, image_size=28, width=64)
+    first = g.net[0]
+    assert first.kernel_size == (7, 7) and first.out_channels == 128
+
+
+def test_discriminator_outputs_logits_with_leaky_relu_and_dropout():
+    d = DCGANDiscriminator(channels=1, image_size=28, width=16, dropout=0.3)
+    acts = [m for m in d.modules() if isinstance(m, nn.LeakyReLU)]
+    assert acts and all(a.negative_slope == 0.2 for a in acts)
+    assert all(m.p == 0.3 for m in d.modules() if isinstance(m, nn.Dropout))
+    assert not any(isinstance(m, nn.Sigmoid) for m in d.modules())
+    assert not isinstance(d.net[1], nn.BatchNorm2d)  # no BatchNorm on the first layer
+    with torch.no_grad():
+        d.net[-1].bias.fill_(5.0)  # a logit, not a probability: it can leave [0, 1]
+    assert (d.eval()(torch.zeros(2, 1, 28, 28)) > 1).all()
+    assert not any(isinstance(m, nn.Dropout) for m in DCGANDiscriminator(dropout=0.0).modules())
+
+
+def test_generator_takes_latents_only():
+    g = DCGANGenerator(latent_dim=10, channels=1, image_size=28, width=8)
+    with pytest.raises(RuntimeError):
+        g(torch.randn(2, 1, 28, 28))
+
+
+def test_init_is_dcgan_and_reproducible():
+    data, model = DataConfig(image_size=32, channels=3), ModelConfig(width=32)
+    a, b = build_generator(model, data, seed=1), build_generator(model, data, seed=1)
+    for (_, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(pa, pb)
+    weights = torch.cat([m.weight.flatten() for m in a.modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert weights.mean().item() == pytest.approx(0.0, abs=1e-3)
+    assert weights.std().item() == pytest.approx(0.02, rel=0.02)
+    bn = [m for m in a.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert all(torch.all(m.bias == 0) for m in bn)
+    assert torch.cat([m.weight for m in bn]).mean().item() == pytest.approx(1.0, abs=0.01)
+    c = build_discriminator(model, data, seed=2)
+    assert not torch.equal(next(c.parameters()), next(build_discriminator(model, data, seed=3).parameters()))
+
+
+@pytest.mark.parametrize("size", [8, 24, 30, 48])
+def test_unsupported_resolution(size):
+    with pytest.raises(ValueError, match="28 or a power of two"):
+        DCGANGenerator(image_size=size)

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from ganforge.config import DataConfig, RunConfig, TrainConfig, is_supported_resolution
+from ganforge.errors import ConfigError
+
+
+def test_defaults_are_the_classic_dcgan_on_mnist():
+    config = RunConfig().validate()
+    assert (config.data.dataset, config.data.image_size, config.data.channels) == ("mnist", 28, 1)
+    assert (config.model.arch, config.model.latent_dim) == ("dcgan", 100)
+    assert (config.optim.lr_g, config.optim.lr_d, config.optim.beta1, config.optim.beta2) == (2e-4, 2e-4, 0.5, 0.999)
+    assert config.train.loss == "nonsaturating"
+
+
+def test_round_trip_through_json(tmp_path):
+    config = RunConfig(data=DataConfig(dataset="folder", path="x", image_size=64, channels=3),
+                       train=TrainConfig(steps=7, seed=3))
+    config.save(tmp_path / "c.json")
+    assert RunConfig.load(tmp_path / "c.json") == config
+
+
+@pytest.mark.parametrize("size, ok", [(16, True), (28, True), (32, True), (128, True), (8, False), (30, False), (48, False)])
+def test_supported_resolutions(size, ok):
+    assert is_supported_resolution(size) is ok
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"data": {"image_size": 30}}, "data.image_size (--image-size) must be 28 or a power of two"),
+    ({"data": {"channels": 2}}, "data.channels (--channels) must be 1"),
+    ({"data": {"dataset": "folder"}}, "data.path (--data) is required"),
+    ({"train": {"batch_size": 0}}, "train.batch_size (--batch-size) must be > 0"),
+    ({"train": {"steps": None, "epochs": None}}, "give at least one of --steps"),
+    ({"optim": {"beta1": 1.0}}, "optim.beta1 (--beta1) must be in [0, 1)"),
+    ({"model": {"dropout": -0.1}}, "model.dropout (--dropout) must be in [0, 1)"),
+    ({"train": {"batch_size": "64"}}, "train.batch_size: expected int"),
+    ({"train": {"batch_size": True}}, "train.batch_size: expected int"),
+    ({"model": {"depth": 3}}, "unknown key(s) depth"),
+    ({"extra": {}}, "unknown section(s) extra"),
+])
+def test_bad_values_name_the_setting(raw, message):
+    with pytest.raises(ConfigError) as info:
+        RunConfig.from_dict(raw)
+    assert message in str(info.value)
+
+
+def test_bad_json_file_names_the_file(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"c\.json: not valid JSON"):
+        RunConfig.load(path)
+    with pytest.raises(ConfigError, match="config file not found"):
+        RunConfig.load(tmp_path / "missing.json")
+
+
+def test_float_fields_accept_ints_in_json():
+    config = RunConfig.from_dict(json.loads('{"optim": {"lr_g": 1}, "train": {"epochs": 2}}'))
+    assert config.optim.lr_g == 1 and config.train.epochs == 2

@@ -1,0 +1,168 @@
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+import ganforge
+from ganforge import checkpoint as ckpt
+from ganforge.errors import ConfigError, DataError, TrainingDiverged
+from ganforge.losses import AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
+from ganforge.training import Trainer, resume, train
+from ganforge.training import trainer as trainer_module
+from tests.conftest import tiny_config
+
+
+def weights(run_dir, step=None):
+    path = run_dir / "checkpoints" / ckpt.checkpoint_name(step) if step else ckpt.find_checkpoint(run_dir)
+    from safetensors.torch import load_file
+    return {name: load_file(str(path / f"{name}.safetensors")) for name in ("generator", "discriminator")}
+
+
+def test_run_folder_contents(tiny):
+    run = train(tiny, progress=False)
+    assert run.name == "tiny"
+    names = {p.name for p in run.iterdir()}
+    assert {"config.json", "metrics.jsonl", "samples.png", "training_curves.png", "samples", "checkpoints"} <= names
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4, 6]
+    for r in records:
+        assert {"loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} <= set(r)
+        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1 and r["images_per_s"] > 0
+    assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == ["step_00000003", "step_00000006"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000003.png", "step_00000006.png"]
+    checkpoint = ckpt.find_checkpoint(run)
+    assert sorted(p.name for p in checkpoint.iterdir()) == [
+        "config.json", "discriminator.safetensors", "generator.safetensors", "meta.json", "trainer_state.pt"]
+    meta = json.loads((checkpoint / "meta.json").read_text())
+    assert meta["version"] == ganforge.__version__ and meta["format_version"] == ckpt.FORMAT_VERSION
+    assert meta["step"] == 6
+
+
+def test_training_moves_the_weights(tiny):
+    run = train(tiny, progress=False)
+    first, last = weights(run, 3), weights(run, 6)
+    assert any(not torch.equal(first["generator"][k], last["generator"][k]) for k in first["generator"])
+
+
+def test_same_seed_same_run(tmp_path):
+    a = train(tiny_config(tmp_path / "a"), progress=False)
+    b = train(tiny_config(tmp_path / "b"), progress=False)
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa["generator"][k], wb["generator"][k]) for k in wa["generator"])
+    c = train(tiny_config(tmp_path / "c", seed=1), progress=False)
+    assert not torch.equal(weights(c)["generator"]["net.0.weight"], wa["generator"]["net.0.weight"])
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_resume_is_exact(tmp_path, d_steps):
+    # 8 steps straight == 4 steps, stop, resume, 4 more: every weight, buffer and Adam moment.
+    straight = train(tiny_config(tmp_path / "a", steps=8, d_steps=d_steps), progress=False)
+    half = train(tiny_config(tmp_path / "b", steps=4, d_steps=d_steps), progress=False)
+    resumed = resume(half, steps=8, progress=False)
+    assert resumed == half
+    wa, wb = weights(straight), weights(resumed)
+    for net in wa:
+        assert wa[net].keys() == wb[net].keys()
+        for key in wa[net]:
+            assert torch.equal(wa[net][key], wb[net][key]), (net, key)
+    sa = ckpt.load_trainer_state(ckpt.find_checkpoint(straight))
+    sb = ckpt.load_trainer_state(ckpt.find_checkpoint(resumed))
+    for opt in ("opt_g", "opt_d"):
+        for i, state in sa[opt]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], sb[opt]["state"][i]["exp_avg_sq"])
+    steps = [json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8]
+
+
+def test_resume_rewinds_the_metrics_log(tmp_path):
+    run = train(tiny_config(tmp_path, steps=6), progress=False)
+    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False)
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+
+
+def test_epochs_count_batches(tmp_path):
+    # 64 images, batch 8 -> 8 steps per epoch; 1.5 epochs -> 12 steps.
+    config = tiny_config(tmp_path, steps=None, epochs=1.5)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    assert trainer.total_steps() == 12
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    config = tiny_config(tmp_path, steps=20, log_every=5, checkpoint_every=5)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    calls = {"n": 0}
+
+    def poisoned(real_logits, fake_logits):
+        calls["n"] += 1
+        loss = discriminator_loss_bce(real_logits, fake_logits)
+        return loss * float("nan") if calls["n"] >= 7 else loss
+
+    trainer.loss = AdversarialLoss(poisoned, generator_loss_nonsaturating)
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.fit()
+    message = str(info.value)
+    assert "between steps 6 and 10" in message and "step_00000005" in message and "\n" not in message
+    found = ckpt.list_checkpoints(tmp_path / "run" / "checkpoints")
+    assert [p.name for p in found] == ["step_00000005"]
+    assert all(torch.isfinite(v).all() for v in weights(tmp_path / "run")["generator"].values())
+    assert (tmp_path / "run" / "training_curves.png").is_file()
+
+
+def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
+    real_step, calls = trainer_module.train_step, {"n": 0}
+
+    def step_then_interrupt(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives mid-step; the step still completes
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "train_step", step_then_interrupt)
+    run = train(tiny_config(tmp_path / "a", steps=8, checkpoint_every=100), progress=False)
+    assert ckpt.find_checkpoint(run).name == "step_00000003"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    monkeypatch.setattr(trainer_module, "train_step", real_step)
+    resumed = resume(run, steps=8, progress=False)
+    straight = train(tiny_config(tmp_path / "b", steps=8), progress=False)
+    assert torch.equal(weights(resumed)["generator"]["net.0.weight"], weights(straight)["generator"]["net.0.weight"])
+
+
+def test_crash_while_saving_leaves_no_partial_checkpoint(tiny, monkeypatch):
+    run = train(tiny, progress=False)
+    trainer = Trainer(tiny, run, progress=False)
+    trainer.load_checkpoint(ckpt.find_checkpoint(run))
+    trainer.step = 99
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt, "save_file", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint()
+    assert [p.name for p in (run / "checkpoints").iterdir()] and not any(
+        p.name.startswith(".tmp") or p.name == "step_00000099" for p in (run / "checkpoints").iterdir())
+    assert ckpt.find_checkpoint(run).name == "step_00000006"
+
+
+def test_existing_run_is_not_overwritten(tiny):
+    train(tiny, progress=False)
+    with pytest.raises(ConfigError, match="already has checkpoints; use --resume"):
+        train(tiny, progress=False)
+
+
+def test_dataset_smaller_than_a_batch(tmp_path):
+    config = tiny_config(tmp_path, batch_size=128)
+    with pytest.raises(DataError, match="64 images, fewer than one batch"):
+        train(config, progress=False)
+
+
+def test_unavailable_device(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        train(tiny_config(tmp_path, device="cuda"), progress=False)
+    with pytest.raises(ConfigError, match="unknown device 'gpu0'"):
+        train(tiny_config(tmp_path, device="gpu0"), progress=False)
