@@ -11,6 +11,7 @@ from typing import Any
 from ganforge.errors import ConfigError
 
 DATASETS = ("mnist", "folder", "shapes")
+PRECISIONS = ("fp32", "bf16")
 
 
 def is_supported_resolution(size: int) -> bool:
@@ -81,6 +82,8 @@ class TrainConfig:
     minutes: float | None = None
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"  # fp32, or bf16 autocast (about 1.5-2x faster on CPUs with AVX-512 BF16)
+    channels_last: bool = True  # NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md)
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -90,6 +93,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         _positive(self.batch_size, "train.batch_size")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"{_name('train.precision')} must be one of {', '.join(PRECISIONS)}, "
+                              f"got {self.precision!r}")
         _positive(self.d_steps, "train.d_steps")
         _positive(self.steps, "train.steps", allow_none=True)
         _positive(self.epochs, "train.epochs", allow_none=True)

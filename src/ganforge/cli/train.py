@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ganforge.config import DATASETS, RunConfig
+from ganforge.config import DATASETS, PRECISIONS, RunConfig
 
 # flag name -> (config section, field). Flags left unset keep the config file's or default value.
 FLAG_FIELDS = {
@@ -19,11 +19,13 @@ FLAG_FIELDS = {
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
     "loss": ("train", "loss"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
-    "seed": ("train", "seed"), "device": ("train", "device"), "log_every": ("train", "log_every"),
+    "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
+    "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
     "sample_every": ("train", "sample_every"), "checkpoint_every": ("train", "checkpoint_every"),
     "keep_checkpoints": ("train", "keep_checkpoints"), "out": ("train", "out_dir"), "name": ("train", "run_name"),
 }
 STOP_FLAGS = ("steps", "epochs", "minutes")
+BOOLEAN_FLAGS = ("skip_bad",)  # an absent switch keeps the config file's value
 
 
 def build_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
@@ -33,7 +35,7 @@ def build_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
         for name in STOP_FLAGS:  # a stop flag on the command line replaces all saved ones
             raw["train"][name] = None
     for flag, value in flags.items():
-        if value is None or value is False and flag == "skip_bad":
+        if value is None or value is False and flag in BOOLEAN_FLAGS:
             continue
         section, fields = FLAG_FIELDS[flag]
         for field in (fields,) if isinstance(fields, str) else fields:
@@ -72,6 +74,8 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after N minutes.")
 @click.option("--seed", type=int, help="Seed of weights, batches and noise [0].")
 @click.option("--device", help="cpu, cuda, cuda:1, mps [cpu].")
+@click.option("--precision", type=click.Choice(PRECISIONS), help="fp32, or bf16 autocast [fp32].")
+@click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format [on].")
 @click.option("--log-every", type=click.IntRange(min=1), help="Steps between metrics lines [50].")
 @click.option("--sample-every", type=click.IntRange(min=1), help="Steps between sample grids [500].")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints [1000].")
@@ -85,7 +89,7 @@ def train(config_file: Path | None, resume: Path | None, no_progress: bool, **fl
 
     if resume is not None:
         extra = sorted(f"--{k.replace('_', '-')}" for k, v in flags.items()
-                       if v not in (None, False) and k not in STOP_FLAGS)
+                       if v is not None and not (k in BOOLEAN_FLAGS and v is False) and k not in STOP_FLAGS)
         if extra or config_file:
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
                                    f"may be given with it, not {', '.join(extra) or '--config'}")

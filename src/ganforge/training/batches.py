@@ -17,13 +17,15 @@ class BatchStream:
     permutation seeded by (seed, epoch), the last incomplete batch of an epoch is dropped."""
 
     def __init__(self, dataset: ImageTensorDataset, batch_size: int, seed: int,
-                 device: torch.device, start_batch: int = 0) -> None:
+                 device: torch.device, start_batch: int = 0,
+                 memory_format: torch.memory_format = torch.contiguous_format) -> None:
         if len(dataset) < batch_size:
             raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch "
                             f"({batch_size}); lower --batch-size or add images")
         self.dataset, self.batch_size, self.seed, self.device = dataset, batch_size, seed, device
         self.batches_per_epoch = len(dataset) // batch_size
         self.position = start_batch
+        self.memory_format = memory_format
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
 
     def __iter__(self) -> Iterator[torch.Tensor]:
@@ -37,4 +39,5 @@ class BatchStream:
         picked = self._order[index * self.batch_size:(index + 1) * self.batch_size]
         self.position += 1
         # Move uint8 pixels, convert on the device: 4x less host-to-device traffic.
-        return to_signed(self.dataset.images[picked].to(self.device, non_blocking=True))
+        batch = to_signed(self.dataset.images[picked].to(self.device, non_blocking=True))
+        return batch.contiguous(memory_format=self.memory_format)

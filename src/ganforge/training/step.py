@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, ContextManager, Sequence
 
 import torch
 from torch import nn
@@ -23,14 +24,17 @@ class StepStats:
 
 def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
                opt_d: torch.optim.Optimizer, loss: AdversarialLoss, real_batches: Sequence[torch.Tensor],
-               noise: Callable[[int], torch.Tensor]) -> StepStats:
-    """len(real_batches) discriminator updates, then one generator update.
+               noise: Callable[[int], torch.Tensor],
+               autocast: Callable[[], ContextManager] = nullcontext) -> StepStats:
+    """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
-    real_batches: each (N, C, H, W) in [-1, 1]; noise(n) -> (n, latent_dim) latent vectors.
+    real_batches: each (N, C, H, W) in [-1, 1]; noise(n) -> (n, latent_dim) latent vectors;
+    autocast() wraps the forward passes (mixed precision); losses are computed in float32.
     """
     for real in real_batches:
-        fake = generator(noise(real.shape[0])).detach()
-        real_logits, fake_logits = discriminator(real).float(), discriminator(fake).float()
+        with autocast():
+            fake = generator(noise(real.shape[0]))  # keeps its graph: the G update reuses it
+            real_logits, fake_logits = discriminator(real).float(), discriminator(fake.detach()).float()
         loss_d = loss.discriminator(real_logits, fake_logits)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -39,7 +43,9 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     # D's weights get no gradient from the generator's loss: skipping it saves a third of D's
     # backward work and leaves D's .grad untouched.
     discriminator.requires_grad_(False)
-    loss_g = loss.generator(discriminator(generator(noise(real_batches[-1].shape[0]))).float())
+    with autocast():
+        fake_logits_g = discriminator(fake).float()
+    loss_g = loss.generator(fake_logits_g)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()

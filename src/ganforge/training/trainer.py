@@ -6,10 +6,11 @@ import logging
 import math
 import signal
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import torch
 from tqdm import tqdm
@@ -64,8 +65,11 @@ class Trainer:
         if self.dataset.image_shape != shape:
             raise ConfigError(f"dataset images are {self.dataset.image_shape}, the config expects {shape}")
 
-        self.generator = build_generator(config.model, config.data, seed=t.seed).to(self.device)
-        self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(self.device)
+        self.memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+        self.generator = build_generator(config.model, config.data, seed=t.seed).to(
+            self.device, memory_format=self.memory_format)
+        self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(
+            self.device, memory_format=self.memory_format)
         o = config.optim
         # foreach=True: one fused kernel launch per parameter group instead of one per tensor.
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), foreach=True)
@@ -120,13 +124,20 @@ class Trainer:
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
 
+    def autocast(self) -> ContextManager:
+        """bf16 autocast for precision "bf16", else nothing."""
+        if self.config.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
     def fit(self) -> Path:
         t = self.config.train
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config.save(self.run_dir / "config.json")
         total = self.total_steps()
         deadline = time.monotonic() + t.minutes * 60 if t.minutes is not None else math.inf
-        batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps)
+        batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
+                              memory_format=self.memory_format)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=not self.progress, dynamic_ncols=True,
                    desc="training")
         window = _Window(self.step)
@@ -134,7 +145,7 @@ class Trainer:
         try:
             while (total is None or self.step < total) and time.monotonic() < deadline and not self._interrupted:
                 stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
-                                   [next(batches) for _ in range(t.d_steps)], self.noise)
+                                   [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast)
                 self.step += 1
                 window.add(stats, t.batch_size * t.d_steps)
                 bar.update(1)

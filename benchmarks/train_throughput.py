@@ -1,0 +1,130 @@
+"""Training throughput: ganforge's trainer against a plain PyTorch DCGAN loop, in one run.
+
+    python benchmarks/train_throughput.py [--steps 60] [--repeats 3]
+
+The plain loop is the usual tutorial loop (pytorch/examples dcgan style): a DataLoader over a
+TensorDataset, BCEWithLogitsLoss with label tensors, two discriminator backward passes, a
+generator step that also computes D's weight gradients, Adam with default options. Both use
+the same DCGAN modules, batch 64, both threads. ganforge's figure is what its own trainer
+logs in metrics.jsonl (data, step and bookkeeping included), over the steps after warm-up.
+Prints a table of images/s and the ratio to the plain loop measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganforge.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from ganforge.data import ImageTensorDataset
+from ganforge.models import build_discriminator, build_generator
+from ganforge.training import Trainer
+
+BATCH = 64
+WARMUP = 10
+
+
+def fake_data(n: int, channels: int, size: int) -> ImageTensorDataset:
+    """Random pixels: throughput does not depend on image content."""
+    images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return ImageTensorDataset(images)
+
+
+def plain_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> float:
+    """images/s of the textbook loop over `steps` steps after warm-up."""
+    netG = build_generator(config.model, config.data, seed=0)
+    netD = build_discriminator(config.model, config.data, seed=1)
+    criterion = nn.BCEWithLogitsLoss()
+    optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loader = DataLoader(TensorDataset(dataset.images.float() / 127.5 - 1), batch_size=BATCH, shuffle=True, drop_last=True)
+    latent = config.model.latent_dim
+    done, start = 0, None
+    while True:
+        for (real,) in loader:
+            if done == WARMUP:
+                start = time.perf_counter()
+            if done == WARMUP + steps:
+                return steps * BATCH / (time.perf_counter() - start)
+            netD.zero_grad()
+            label = torch.full((BATCH,), 1.0)
+            errD_real = criterion(netD(real), label)
+            errD_real.backward()
+            fake = netG(torch.randn(BATCH, latent, 1, 1))
+            label.fill_(0.0)
+            errD_fake = criterion(netD(fake.detach()), label)
+            errD_fake.backward()
+            optD.step()
+            netG.zero_grad()
+            label.fill_(1.0)
+            errG = criterion(netD(fake), label)
+            errG.backward()
+            optG.step()
+            done += 1
+
+
+def ganforge_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> float:
+    """images/s that ganforge's trainer logs for the `steps` steps after warm-up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t = config.train
+        config.train = TrainConfig(steps=WARMUP + steps, batch_size=BATCH, log_every=WARMUP, seed=0,
+                                   sample_every=10**9, checkpoint_every=10**9, precision=t.precision,
+                                   channels_last=t.channels_last, out_dir=tmp)
+        trainer = Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False)
+        # log_every=WARMUP: the first record is warm-up, the rest cover the measured steps.
+        trainer.config.train.log_every = WARMUP
+        trainer.fit()
+        records = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
+        measured = records[1:]
+        total_steps = sum(r["step"] - p["step"] for p, r in zip(records, measured))
+        seconds = sum((r["step"] - p["step"]) * BATCH / r["images_per_s"] for p, r in zip(records, measured))
+        return total_steps * BATCH / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60, help="measured steps per run (after 10 warm-up)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats; the median is shown")
+    parser.add_argument("--sizes", default="28x1,64x3", help="resolution x channels, comma separated")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
+          f"{args.steps} steps x {args.repeats} repeats (median)\n")
+    print(f"| images | loop | images/s | vs plain |")
+    print(f"|---|---|---:|---:|")
+    for spec in args.sizes.split(","):
+        size, channels = (int(v) for v in spec.split("x"))
+        data = DataConfig(dataset="folder", path="-", image_size=size, channels=channels)
+        dataset = fake_data(BATCH * 20, channels, size)
+        variants = {
+            "plain PyTorch loop": None,
+            "ganforge fp32": ("fp32", False),
+            "ganforge fp32 + channels_last": ("fp32", True),
+            "ganforge bf16 autocast": ("bf16", False),
+            "ganforge bf16 + channels_last": ("bf16", True),
+        }
+        results: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.repeats):
+            for name, option in variants.items():
+                config = RunConfig(data=data, model=ModelConfig(), train=TrainConfig(steps=1))
+                if option is None:
+                    results[name].append(plain_loop(config, dataset, args.steps))
+                else:
+                    config.train.precision, config.train.channels_last = option
+                    results[name].append(ganforge_loop(config, dataset, args.steps))
+        base = statistics.median(results["plain PyTorch loop"])
+        for name, values in results.items():
+            rate = statistics.median(values)
+            print(f"| {size}x{size}x{channels} | {name} | {rate:,.0f} | {rate / base:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
