@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,8 @@ def atomic_write(path: Path, write) -> None:
     """Call write(tmp_path) and rename the result onto `path`, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    # A plain new file (not mkstemp) so the result gets the usual umask permissions.
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}"
     try:
         write(Path(tmp))
         os.replace(tmp, path)

@@ -101,3 +101,61 @@ def download_mnist(dest: Path, mirror: str) -> None:
     from ganforge.data.mnist import download_mnist as fetch
 
     click.echo(f"MNIST IDX files verified in {fetch(dest, mirror)}")
+
+
+@click.command("train-classifier")
+@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the .safetensors (a .json report goes beside it) [the packaged file].")
+def train_classifier(epochs: int, seed: int, device: str, out: Path | None) -> None:
+    """Train the MNIST classifier used for evaluation features (FD/KID/IS, class coverage)."""
+    from ganforge.models.classifier import packaged_weights_path
+    from ganforge.training import resolve_device
+    from ganforge.training.classifier import save_classifier, train_mnist_classifier
+
+    model, report = train_mnist_classifier(epochs=epochs, seed=seed, device=resolve_device(device))
+    report["command"] = f"ganforge train-classifier --epochs {epochs} --seed {seed}"
+    path = out or packaged_weights_path()
+    save_classifier(model, report, path)
+    click.echo(f"test accuracy {report['test_accuracy']:.4f} (valid {report['valid_accuracy']:.4f}); wrote {path}")
+
+
+@click.command(epilog="""\b
+Examples:
+  ganforge evaluate runs/mnist-dcgan-20261130-120000            # samples 10000 images
+  ganforge evaluate samples.npy --ref mnist --n 5000 --metrics fd,kid
+  ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000""")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--ref", default="mnist", show_default=True,
+              help="Real images: mnist (train; floor from test), a folder of images or a .npy.")
+@click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")
+@click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=10),
+              help="Images per set (generated, reference, floor).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of sampling and subsets.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON report path [RUN/evaluation.json for a run folder].")
+@click.option("--device", default="cpu", show_default=True)
+def evaluate(source: Path, ref: str, metrics: str, n: int, seed: int, out: Path | None, device: str) -> None:
+    """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
+    import json
+
+    from ganforge.evaluation import evaluate as run_evaluation
+    from ganforge.evaluation import images_from_source, mnist_classifier_extractor, reference_images
+    from ganforge.images import atomic_write
+    from ganforge.training import resolve_device
+
+    torch_device = resolve_device(device)
+    extractor = mnist_classifier_extractor(torch_device)
+    fake = images_from_source(source, n, extractor.input_shape, seed=seed, device=torch_device)
+    reference, floor = reference_images(ref, n, extractor.input_shape, seed=seed)
+    chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
+    report = run_evaluation(fake, reference, floor, extractor, chosen, seed=seed)
+    click.echo(report.table())
+    if out is None and (source / "checkpoints").is_dir():
+        out = source / "evaluation.json"
+    if out is not None:
+        text = json.dumps(report.to_dict(), indent=2) + "\n"
+        atomic_write(out, lambda tmp: tmp.write_text(text))
+        click.echo(f"wrote {out}")

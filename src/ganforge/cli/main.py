@@ -8,7 +8,7 @@ import sys
 import click
 
 from ganforge import __version__
-from ganforge.cli.commands import info, sample, download_mnist
+from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
 from ganforge.cli.train import train
 from ganforge.errors import GanforgeError
 
@@ -33,6 +33,8 @@ cli.add_command(train)
 cli.add_command(sample)
 cli.add_command(info)
 cli.add_command(download_mnist)
+cli.add_command(train_classifier)
+cli.add_command(evaluate)
 
 
 def main(argv: list[str] | None = None) -> int:

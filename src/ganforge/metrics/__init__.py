@@ -1,0 +1,15 @@
+"""Sample-quality metrics: pure functions on feature / probability arrays (float64 numpy)."""
+
+from ganforge.metrics.distances import (
+    class_coverage,
+    feature_statistics,
+    frechet_distance,
+    frechet_distance_from_features,
+    inception_score,
+    kernel_inception_distance,
+    precision_recall_density_coverage,
+)
+
+__all__ = ["feature_statistics", "frechet_distance", "frechet_distance_from_features",
+           "kernel_inception_distance", "inception_score", "precision_recall_density_coverage",
+           "class_coverage"]

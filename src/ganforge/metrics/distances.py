@@ -1,0 +1,158 @@
+"""Distances between sets of features, each a pure function computed in float64.
+
+References:
+- Frechet distance / FID: Heusel et al. 2017, "GANs trained by a two time-scale update rule
+  converge to a local Nash equilibrium".
+- KID: Binkowski et al. 2018, "Demystifying MMD GANs" (unbiased MMD^2, cubic polynomial kernel).
+- Inception Score: Salimans et al. 2016, "Improved techniques for training GANs".
+- Precision/recall: Kynkaanniemi et al. 2019; density/coverage: Naeem et al. 2020.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _as_features(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"{name}: expected (N >= 2, D) features, got shape {x.shape}")
+    return x
+
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (D,) and unbiased covariance (D, D) of (N, D) features."""
+    x = _as_features(features, "features")
+    return x.mean(0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
+
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix through eigh (real, stable)."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) between two Gaussians.
+
+    Tr((S1 S2)^(1/2)) is computed as Tr((A S2 A)^(1/2)) with A = S1^(1/2): the two matrices are
+    similar, so they have the same eigenvalues, but A S2 A is symmetric PSD, so a symmetric
+    eigendecomposition gives its real non-negative eigenvalues directly. A general matrix square
+    root of the non-symmetric S1 S2 (scipy.linalg.sqrtm) is slower and, with near-singular
+    covariances (fewer samples than dimensions), returns complex values and errors that need
+    ad-hoc fixes.
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
+        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma {sigma1.shape}, {sigma2.shape}")
+    root1 = _sqrt_psd(sigma1)
+    middle = root1 @ sigma2 @ root1
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    value = float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+    return max(value, 0.0)
+
+
+def frechet_distance_from_features(x: np.ndarray, y: np.ndarray) -> float:
+    return frechet_distance(*feature_statistics(x), *feature_statistics(y))
+
+
+def _polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3."""
+    d, m, n = x.shape[1], len(x), len(y)
+    kxx = (x @ x.T / d + 1) ** 3
+    kyy = (y @ y.T / d + 1) ** 3
+    kxy = (x @ y.T / d + 1) ** 3
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+def kernel_inception_distance(x: np.ndarray, y: np.ndarray, subsets: int = 100, subset_size: int = 1000,
+                              seed: int = 0) -> tuple[float, float]:
+    """Mean and standard deviation of the unbiased polynomial-kernel MMD^2 over random subsets
+    (drawn without replacement within a subset) of min(subset_size, len(x), len(y)) features."""
+    x, y = _as_features(x, "x"), _as_features(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"feature sizes differ: {x.shape[1]} and {y.shape[1]}")
+    size = min(subset_size, len(x), len(y))
+    rng = np.random.default_rng(seed)
+    values = [_polynomial_mmd2(x[rng.choice(len(x), size, replace=False)], y[rng.choice(len(y), size, replace=False)])
+              for _ in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))), mean and std over `splits` equal parts of (N, K) class
+    probabilities. K equally likely, confident classes give K; identical predictions give 1."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or len(p) < splits:
+        raise ValueError(f"expected (N >= splits={splits}, K) probabilities, got shape {p.shape}")
+    scores = []
+    for part in np.array_split(p, splits):
+        marginal = part.mean(0, keepdims=True)
+        # 0 * log 0 = 0: terms with p(y|x) = 0 contribute nothing.
+        kl = np.where(part > 0, part * (np.log(np.where(part > 0, part, 1)) - np.log(np.where(marginal > 0, marginal, 1))), 0)
+        scores.append(np.exp(kl.sum(1).mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+CHUNK = 1024  # rows of a distance matrix held at once: memory stays O(CHUNK x N)
+
+
+def _distance_chunks(a: np.ndarray, b: np.ndarray):
+    """Yield (row offset, block of distances from CHUNK rows of a to all of b)."""
+    tb = torch.from_numpy(b)
+    for start in range(0, len(a), CHUNK):
+        yield start, torch.cdist(torch.from_numpy(a[start:start + CHUNK]), tb).numpy()
+
+
+def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each row to its k-th nearest other row."""
+    if len(x) <= k:
+        raise ValueError(f"need more than k={k} samples, got {len(x)}")
+    # Column 0 of the partition is the point itself (distance 0).
+    return np.concatenate([np.partition(block, k, axis=1)[:, k] for _, block in _distance_chunks(x, x)])
+
+
+def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: int = 3,
+                                      k_dc: int = 5) -> dict[str, float]:
+    """k-NN manifold metrics between (N, D) real and (M, D) fake features.
+
+    precision: fraction of fakes inside some real k-NN ball (k = k_pr);
+    recall: fraction of reals inside some fake k-NN ball (k = k_pr);
+    density: mean number of real k-NN balls (k = k_dc) containing each fake, divided by k_dc;
+    coverage: fraction of reals whose k-NN ball (k = k_dc) contains at least one fake.
+    """
+    real, fake = _as_features(real, "real"), _as_features(fake, "fake")
+    real_pr, fake_pr = _knn_radii(real, k_pr), _knn_radii(fake, k_pr)
+    real_dc = real_pr if k_dc == k_pr else _knn_radii(real, k_dc)
+    fake_in_real_ball = np.zeros(len(fake), dtype=bool)
+    real_balls_per_fake = np.zeros(len(fake), dtype=np.int64)
+    real_near_fake = np.zeros(len(real), dtype=bool)
+    real_ball_has_fake = np.zeros(len(real), dtype=bool)
+    for start, block in _distance_chunks(real, fake):  # block: (chunk of reals, M fakes)
+        rows = slice(start, start + len(block))
+        fake_in_real_ball |= (block <= real_pr[rows, None]).any(0)
+        inside_dc = block <= real_dc[rows, None]
+        real_balls_per_fake += inside_dc.sum(0)
+        real_ball_has_fake[rows] = inside_dc.any(1)
+        real_near_fake[rows] = (block <= fake_pr[None, :]).any(1)
+    return {
+        "precision": float(fake_in_real_ball.mean()),
+        "recall": float(real_near_fake.mean()),
+        "density": float(real_balls_per_fake.mean() / k_dc),
+        "coverage": float(real_ball_has_fake.mean()),
+    }
+
+
+def class_coverage(probabilities: np.ndarray, confidence: float = 0.9) -> dict[str, float | list[int]]:
+    """Mode coverage from (N, K) class probabilities: histogram of predicted classes, entropy of
+    that histogram in nats (log K when every class is equally frequent), classes predicted at
+    least once, and the fraction of samples predicted with probability >= `confidence`."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    counts = np.bincount(p.argmax(1), minlength=p.shape[1])
+    freq = counts / counts.sum()
+    entropy = float(-(freq[freq > 0] * np.log(freq[freq > 0])).sum())
+    return {"histogram": counts.tolist(), "class_entropy": entropy, "max_entropy": float(np.log(p.shape[1])),
+            "classes_covered": int((counts > 0).sum()), "confident_fraction": float((p.max(1) >= confidence).mean())}

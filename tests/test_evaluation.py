@@ -1,0 +1,128 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from ganforge.cli.main import main
+from ganforge.errors import DataError
+from ganforge.evaluation import ModuleExtractor, compare, evaluate, images_from_source, mnist_classifier_extractor
+from ganforge.models.classifier import packaged_classifier_report
+from ganforge.training import train
+from tests.conftest import tiny_config
+
+
+class MeanPool(nn.Module):
+    """Features = per-channel mean and std: a transparent extractor for tests."""
+
+    def forward(self, x):
+        return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
+
+
+def test_user_module_extractor_same_set_is_perfect():
+    images = torch.rand(60, 3, 8, 8) * 2 - 1
+    extractor = ModuleExtractor(MeanPool(), "meanpool", (3, 8, 8))
+    report = evaluate(images, images, images, extractor, ("fd", "kid", "prdc"))
+    assert report.model["FD (meanpool)"] == pytest.approx(0.0, abs=1e-9)
+    assert report.model["precision"] == 1 and report.model["coverage"] == 1
+    assert "real vs real" in report.table() and "FD (meanpool)" in report.table()
+    assert json.loads(json.dumps(report.to_dict()))["n"] == 60
+
+
+def test_darker_fakes_score_worse():
+    real = torch.rand(80, 1, 8, 8) * 2 - 1
+    extractor = ModuleExtractor(MeanPool(), "meanpool")
+    near, _ = compare(real, (torch.rand(80, 1, 8, 8) * 2 - 1), extractor, ("fd",))
+    far, _ = compare(real, (torch.rand(80, 1, 8, 8) - 1), extractor, ("fd",))
+    assert far["FD (meanpool)"] > near["FD (meanpool)"] > 0
+
+
+def test_extractor_rejects_the_wrong_shape():
+    extractor = mnist_classifier_extractor()
+    with pytest.raises(DataError, match=r"needs images of shape \(N, 1, 28, 28\), got \(2, 3, 28, 28\)"):
+        extractor.features(torch.zeros(2, 3, 28, 28))
+
+
+def test_packaged_classifier_is_accurate():
+    report = packaged_classifier_report()
+    assert report["test_accuracy"] >= 0.99 and "ganforge train-classifier" in report["command"]
+
+
+def test_classifier_recognises_mnist_test_digits():
+    from ganforge.data import load_mnist
+    from ganforge.data.transforms import to_signed
+
+    pytest.importorskip("mnist")
+    test = load_mnist("test", limit=500)
+    probs = mnist_classifier_extractor().probabilities(to_signed(test.images))
+    assert (probs.argmax(1) == test.labels.numpy()).mean() >= 0.98
+
+
+def test_sources(tmp_path):
+    images = torch.rand(12, 1, 28, 28) * 2 - 1
+    np.save(tmp_path / "x.npy", images.numpy())
+    assert torch.equal(images_from_source(tmp_path / "x.npy", 10, (1, 28, 28)), images[:10])
+    np.save(tmp_path / "u.npy", np.full((3, 1, 28, 28), 255, np.uint8))
+    assert images_from_source(tmp_path / "u.npy", 3, None).min() == 1.0
+    (tmp_path / "pngs").mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((28, 28), 60 * i, np.uint8)).save(tmp_path / "pngs" / f"{i}.png")
+    loaded = images_from_source(tmp_path / "pngs", 4, (1, 28, 28))
+    assert loaded.shape == (4, 1, 28, 28) and loaded[1].unique().tolist() == pytest.approx([60 / 127.5 - 1])
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((5, 28, 28), np.float32), r"expected an \(N, C, H, W\) array"),
+    (np.full((5, 1, 28, 28), 3.0, np.float32), "must lie in \\[-1, 1\\]"),
+    (np.zeros((5, 1, 28, 28), np.int64), "dtype int64"),
+    (np.zeros((5, 1, 28, 28), np.float32), "has 5 images, fewer than --n 10"),
+])
+def test_bad_npy(tmp_path, array, message):
+    np.save(tmp_path / "bad.npy", array)
+    with pytest.raises(DataError, match=message):
+        images_from_source(tmp_path / "bad.npy", 10, (1, 28, 28))
+
+
+def test_run_folder_source(tmp_path):
+    run = train(tiny_config(tmp_path, steps=2), progress=False)
+    images = images_from_source(run, 7, None, seed=1)
+    assert images.shape == (7, 3, 16, 16)
+    assert torch.equal(images, images_from_source(run, 7, None, seed=1))
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    pytest.importorskip("mnist")
+    root = tmp_path_factory.mktemp("eval")
+    code = main(["train", "--limit", "64", "--width", "8", "--batch-size", "16", "--steps", "2",
+                 "--out", str(root), "--name", "m", "--no-progress"])
+    assert code == 0
+    return root / "m"
+
+
+def test_evaluate_command_on_a_run(mnist_run, capsys):
+    assert main(["evaluate", str(mnist_run), "--n", "50", "--metrics", "fd,is"]) == 0
+    out = capsys.readouterr().out
+    assert "FD (mnist-classifier)" in out and "real vs real" in out and "classes covered" in out
+    saved = json.loads((mnist_run / "evaluation.json").read_text())
+    assert saved["n"] == 50 and saved["model"]["FD (mnist-classifier)"] > saved["real_vs_real"]["FD (mnist-classifier)"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n", "20000"], "MNIST test has 10,000 images"),
+    (["--metrics", "fd,fid"], "--metrics: unknown fid"),
+])
+def test_evaluate_command_errors(mnist_run, capsys, args, message):
+    assert main(["evaluate", str(mnist_run), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_empty_folder_and_wrong_shape(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate", str(tmp_path / "empty"), "--n", "10"]) == 2
+    assert "no images found" in capsys.readouterr().err
+    np.save(tmp_path / "rgb.npy", np.zeros((20, 3, 28, 28), np.float32))
+    assert main(["evaluate", str(tmp_path / "rgb.npy"), "--n", "10"]) == 2
+    assert "needs images of shape (N, 1, 28, 28)" in capsys.readouterr().err
