@@ -42,7 +42,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """images (N, channels, image_size, image_size) in [-1, 1] -> logits (N,)."""
 
-    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.3) -> None:
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.0) -> None:
         super().__init__()
         start, stages = upsampling_plan(image_size)
         self.channels, self.image_size = channels, image_size

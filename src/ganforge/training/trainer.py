@@ -45,6 +45,24 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU advertises AVX-512 BF16 or AMX BF16 (Linux /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" on CUDA GPUs and CPUs that compute it natively, else "fp32"."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
 class Trainer:
     """Trains `config` in `run_dir`; `fit()` runs until a stop condition and returns the run dir.
 
@@ -60,6 +78,7 @@ class Trainer:
         t = config.train
         self.loss = LOSSES.get(t.loss)
         self.device = resolve_device(t.device)
+        self.precision = resolve_precision(t.precision, self.device)
         self.dataset = dataset if dataset is not None else build_dataset(config.data, progress=progress)
         shape = (config.data.channels, config.data.image_size, config.data.image_size)
         if self.dataset.image_shape != shape:
@@ -126,7 +145,7 @@ class Trainer:
 
     def autocast(self) -> ContextManager:
         """bf16 autocast for precision "bf16", else nothing."""
-        if self.config.train.precision == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return nullcontext()
 
