@@ -101,3 +101,21 @@ def test_console_script_installed():
         pytest.skip("console script not on PATH (package not installed with pip)")
     result = subprocess.run([exe, "train", "--image-size", "30"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith("ganforge: error:")
+
+
+def test_ctrl_c_exits_130_after_saving(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from ganforge.training import trainer as trainer_module
+
+    real_step = trainer_module.train_step
+
+    def interrupting_step(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "train_step", interrupting_step)
+    code, _, err = run_cli(capsys, "train", *TINY, "--out", tmp_path, "--name", "stopped")
+    assert code == 130 and "ganforge: interrupted" in err
+    assert (tmp_path / "stopped" / "checkpoints" / "step_00000001" / "meta.json").is_file()

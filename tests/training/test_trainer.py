@@ -121,7 +121,9 @@ def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
         return real_step(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "train_step", step_then_interrupt)
-    run = train(tiny_config(tmp_path / "a", steps=8, checkpoint_every=100), progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path / "a", steps=8, checkpoint_every=100), progress=False)
+    run = tmp_path / "a" / "runs" / "tiny"
     assert ckpt.find_checkpoint(run).name == "step_00000003"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
     monkeypatch.setattr(trainer_module, "train_step", real_step)

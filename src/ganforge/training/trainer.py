@@ -65,6 +65,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 class Trainer:
     """Trains `config` in `run_dir`; `fit()` runs until a stop condition and returns the run dir.
+    On Ctrl-C it finishes the step, saves a checkpoint, then raises KeyboardInterrupt.
 
     Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png,
     samples.png (latest grid), checkpoints/step_*/.
@@ -181,8 +182,9 @@ class Trainer:
             self.save_checkpoint()
             self.save_samples()
             if self._interrupted:
-                log.warning("interrupted at step %d; checkpoint saved, resume with --resume %s",
-                            self.step, self.run_dir)
+                log.warning("interrupted at step %d; checkpoint saved, resume with: "
+                            "ganforge train --resume %s", self.step, self.run_dir)
+                raise KeyboardInterrupt
         finally:
             signal.signal(signal.SIGINT, previous_handler)
             bar.close()
