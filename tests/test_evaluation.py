@@ -126,3 +126,21 @@ def test_evaluate_empty_folder_and_wrong_shape(tmp_path, capsys):
     np.save(tmp_path / "rgb.npy", np.zeros((20, 3, 28, 28), np.float32))
     assert main(["evaluate", str(tmp_path / "rgb.npy"), "--n", "10"]) == 2
     assert "needs images of shape (N, 1, 28, 28)" in capsys.readouterr().err
+
+
+def test_eval_every_on_mnist_from_the_cli(tmp_path, capsys):
+    pytest.importorskip("mnist")
+    code = main(["train", "--limit", "64", "--width", "8", "--batch-size", "16", "--steps", "4",
+                 "--eval-every", "2", "--eval-n", "40", "--out", str(tmp_path), "--name", "e", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    records = [json.loads(line) for line in (tmp_path / "e" / "evaluations.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert all(r["fd"] > 0 and r["kid"] > -1 and 1 <= r["is"] <= 10 for r in records)
+    assert "best:" in out and (tmp_path / "e" / "best").is_dir()
+
+
+def test_eval_every_rejects_other_shapes(tmp_path, capsys):
+    code = main(["train", "--dataset", "shapes", "--image-size", "16", "--channels", "3", "--steps", "2",
+                 "--eval-every", "1", "--out", str(tmp_path), "--no-progress"])
+    assert code == 2 and "--eval-every needs 1x28x28 images" in capsys.readouterr().err

@@ -23,6 +23,7 @@ __all__ = ["train", "load", "LoadedGAN", "RunConfig", "DataConfig", "ModelConfig
 def train(config: RunConfig, progress: bool = True) -> Path:
     """Train a run described by `config`; returns the run folder. See ganforge.training."""
     # Imported here so that loading and serving a model never import the training code.
+    from ganforge.evaluation import periodic_evaluator
     from ganforge.training import train as _train
 
-    return _train(config, progress=progress)
+    return _train(config, progress=progress, evaluator_factory=periodic_evaluator)

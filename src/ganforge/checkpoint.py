@@ -90,13 +90,14 @@ def list_checkpoints(folder: Path) -> list[Path]:
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder, or a run folder (-> its latest checkpoint)."""
+    """A checkpoint folder, a folder of step_* checkpoints (such as RUN/best), or a run folder
+    (-> its latest checkpoint)."""
     path = Path(path)
     if (path / "meta.json").is_file():
         return path
     if not path.exists():
         raise CheckpointError(f"{path}: no such run or checkpoint folder")
-    found = list_checkpoints(path / CHECKPOINTS_DIR)
+    found = list_checkpoints(path) or list_checkpoints(path / CHECKPOINTS_DIR)
     if not found:
         raise CheckpointError(f"{path}: not a checkpoint (no meta.json) and no checkpoints/step_* inside")
     return found[-1]

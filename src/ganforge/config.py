@@ -90,6 +90,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     out_dir: str = "runs"
     run_name: str | None = None
+    eval_every: int | None = None  # steps between evaluations during training (None: off)
+    eval_n: int = 2000  # samples per evaluation
+    best_metric: str = "fd"  # the evaluation metric that picks the `best` checkpoint
 
     def validate(self) -> None:
         _positive(self.batch_size, "train.batch_size")
@@ -102,8 +105,11 @@ class TrainConfig:
         _positive(self.minutes, "train.minutes", allow_none=True)
         if self.steps is None and self.epochs is None and self.minutes is None:
             raise ConfigError("give at least one of --steps, --epochs, --minutes (train.steps/epochs/minutes)")
-        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_n"):
             _positive(getattr(self, name), f"train.{name}")
+        _positive(self.eval_every, "train.eval_every", allow_none=True)
+        if self.eval_n < 10:
+            raise ConfigError(f"{_name('train.eval_n')} must be >= 10, got {self.eval_n}")
 
 
 @dataclass

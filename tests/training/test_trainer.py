@@ -189,3 +189,46 @@ def test_bf16_training_stays_finite_and_close_to_fp32(tmp_path):
         assert torch.isfinite(wb[key]).all()
     # Two Adam steps of lr 2e-4 move each weight by at most ~4e-4, in either precision.
     assert (wa["net.0.weight"] - wb["net.0.weight"]).abs().max() < 1e-3
+
+
+class ScriptedEvaluator:
+    """Returns a scripted FD per call, so the best checkpoint is known in advance."""
+
+    higher_is_better = {"fd": False, "is": True}
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def __call__(self, generator):
+        assert not generator.training  # evaluated in eval mode
+        fd = self.values.pop(0)
+        return {"fd": fd, "is": 10 - fd}
+
+
+def test_periodic_evaluation_keeps_the_best_checkpoint(tmp_path):
+    config = tiny_config(tmp_path, steps=8, eval_every=2)
+    run = train(config, progress=False, evaluator_factory=lambda c, d: ScriptedEvaluator([5.0, 3.0, 4.0, 3.5]))
+    records = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["fd"]) for r in records] == [(2, 5.0), (4, 3.0), (6, 4.0), (8, 3.5)]
+    best = ckpt.find_checkpoint(run / "best")
+    assert best.name == "step_00000004" and len(ckpt.list_checkpoints(run / "best")) == 1
+    assert ckpt.load_trainer_state(best)["best"] == {"value": 3.0, "step": 4}
+    assert (run / "evaluation_curves.png").is_file()
+    assert ganforge.load(run / "best").step == 4
+
+
+def test_best_metric_direction_and_resume(tmp_path):
+    config = tiny_config(tmp_path, steps=4, eval_every=2, best_metric="is")
+    run = train(config, progress=False, evaluator_factory=lambda c, d: ScriptedEvaluator([5.0, 3.0]))
+    assert ckpt.find_checkpoint(run / "best").name == "step_00000004"  # IS 7 > 5
+    # The resumed run remembers the best so far: a worse evaluation does not replace it.
+    resume(run, steps=6, progress=False, evaluator_factory=lambda c, d: ScriptedEvaluator([9.0]))
+    assert ckpt.find_checkpoint(run / "best").name == "step_00000004"
+
+
+def test_eval_every_needs_an_evaluator(tmp_path):
+    with pytest.raises(ConfigError, match="--eval-every needs an evaluator"):
+        train(tiny_config(tmp_path, eval_every=2), progress=False)
+    with pytest.raises(ConfigError, match="best_metric"):
+        train(tiny_config(tmp_path, eval_every=2, best_metric="kid"), progress=False,
+              evaluator_factory=lambda c, d: ScriptedEvaluator([1.0]))

@@ -23,6 +23,7 @@ FLAG_FIELDS = {
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
     "sample_every": ("train", "sample_every"), "checkpoint_every": ("train", "checkpoint_every"),
     "keep_checkpoints": ("train", "keep_checkpoints"), "out": ("train", "out_dir"), "name": ("train", "run_name"),
+    "eval_every": ("train", "eval_every"), "eval_n": ("train", "eval_n"), "best_metric": ("train", "best_metric"),
 }
 STOP_FLAGS = ("steps", "epochs", "minutes")
 BOOLEAN_FLAGS = ("skip_bad",)  # an absent switch keeps the config file's value
@@ -80,12 +81,17 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--sample-every", type=click.IntRange(min=1), help="Steps between sample grids [500].")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints [1000].")
 @click.option("--keep-checkpoints", type=click.IntRange(min=1), help="Checkpoints kept [2].")
+@click.option("--eval-every", type=click.IntRange(min=1),
+              help="Evaluate every N steps (FD/KID/IS, MNIST-shaped data); keeps RUN/best/.")
+@click.option("--eval-n", type=click.IntRange(min=10), help="Samples per evaluation [2000].")
+@click.option("--best-metric", type=click.Choice(["fd", "kid", "is"]), help="Metric that picks RUN/best [fd].")
 @click.option("--out", help="Folder that holds run folders [runs].")
 @click.option("--name", help="Run folder name [<dataset>-<arch>-<time>].")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(config_file: Path | None, resume: Path | None, no_progress: bool, **flags: Any) -> None:
     """Train a GAN and write a run folder (samples, curves, metrics, checkpoints)."""
     from ganforge import training
+    from ganforge.evaluation import periodic_evaluator
 
     if resume is not None:
         extra = sorted(f"--{k.replace('_', '-')}" for k, v in flags.items()
@@ -94,10 +100,10 @@ def train(config_file: Path | None, resume: Path | None, no_progress: bool, **fl
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
                                    f"may be given with it, not {', '.join(extra) or '--config'}")
         run_dir = training.resume(resume, flags["steps"], flags["epochs"], flags["minutes"],
-                                  progress=not no_progress)
+                                  progress=not no_progress, evaluator_factory=periodic_evaluator)
     else:
         config = build_config(config_file, flags)
-        run_dir = training.train(config, progress=not no_progress)
+        run_dir = training.train(config, progress=not no_progress, evaluator_factory=periodic_evaluator)
     report_run(run_dir)
 
 
@@ -105,7 +111,11 @@ def report_run(run_dir: Path) -> None:
     from ganforge.checkpoint import find_checkpoint
 
     click.echo(f"run folder: {run_dir}")
-    for label, path in (("samples", run_dir / "samples.png"), ("curves", run_dir / "training_curves.png"),
-                        ("metrics", run_dir / "metrics.jsonl"), ("checkpoint", find_checkpoint(run_dir))):
-        click.echo(f"  {label + ':':<12}{path}")
+    rows = [("samples", run_dir / "samples.png"), ("curves", run_dir / "training_curves.png"),
+            ("metrics", run_dir / "metrics.jsonl"), ("checkpoint", find_checkpoint(run_dir))]
+    if (run_dir / "evaluations.jsonl").is_file():
+        rows += [("evaluations", run_dir / "evaluations.jsonl"), ("eval curves", run_dir / "evaluation_curves.png"),
+                 ("best", find_checkpoint(run_dir / "best"))]
+    for label, path in rows:
+        click.echo(f"  {label + ':':<13}{path}")
 

@@ -33,3 +33,20 @@ def plot_training_curves(records: Sequence[dict], path: Path) -> Path:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
+
+
+def plot_evaluation_curves(records: Sequence[dict], path: Path) -> Path:
+    """One panel per evaluation metric against step."""
+    names = [k for k in records[0] if k != "step"]
+    steps = [r["step"] for r in records]
+    fig = Figure(figsize=(8, 2.6 * len(names)), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names):
+        ax.plot(steps, [r[name] for r in records], marker="o", ms=3)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("generator step")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return path

@@ -23,6 +23,8 @@ class MetricsLog:
 
     def truncate_after(self, step: int) -> None:
         """Drop records past `step` (a resumed run rewrites what came after its checkpoint)."""
+        if not self.path.is_file():
+            return
         kept = [r for r in self.read() if r["step"] <= step]
         text = "".join(json.dumps(r) + "\n" for r in kept)
         atomic_write(self.path, lambda tmp: tmp.write_text(text))

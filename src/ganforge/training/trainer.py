@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, Callable, ContextManager, Protocol
 
 import torch
 from tqdm import tqdm
@@ -23,13 +23,25 @@ from ganforge.images import save_grid
 from ganforge.losses import LOSSES
 from ganforge.models import build_discriminator, build_generator
 from ganforge.training.batches import BatchStream
-from ganforge.training.plots import plot_training_curves
+from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
 from ganforge.training.run_log import MetricsLog
 from ganforge.training.step import StepStats, train_step
 
 log = logging.getLogger(__name__)
 
 SAMPLE_GRID_SIZE = 64
+BEST_DIR = "best"
+
+
+class PeriodicEvaluator(Protocol):
+    """Scores a generator (in eval mode) during training: metric name -> value."""
+
+    higher_is_better: dict[str, bool]
+
+    def __call__(self, generator: torch.nn.Module) -> dict[str, float]: ...
+
+
+EvaluatorFactory = Callable[[RunConfig, torch.device], PeriodicEvaluator]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -72,7 +84,7 @@ class Trainer:
     """
 
     def __init__(self, config: RunConfig, run_dir: Path, dataset: ImageTensorDataset | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, evaluator_factory: EvaluatorFactory | None = None) -> None:
         self.config = config.validate()
         self.run_dir = Path(run_dir)
         self.progress = progress
@@ -91,7 +103,7 @@ class Trainer:
         self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(
             self.device, memory_format=self.memory_format)
         o = config.optim
-        # foreach=True: one fused kernel launch per parameter group instead of one per tensor.
+        # foreach=True: multi-tensor Adam, a few large kernel calls instead of several per parameter.
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), foreach=True)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2), foreach=True)
         self.latent_rng = torch.Generator(device=self.device).manual_seed(t.seed + 2)
@@ -101,12 +113,23 @@ class Trainer:
         # Dropout draws from the global RNG; seed it here and save/restore it with checkpoints.
         torch.manual_seed(t.seed)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.evaluations = MetricsLog(self.run_dir / "evaluations.jsonl")
+        self.evaluator = None
+        if t.eval_every is not None:
+            if evaluator_factory is None:
+                raise ConfigError("--eval-every needs an evaluator: train through ganforge.train or the CLI")
+            self.evaluator = evaluator_factory(config, self.device)
+            if t.best_metric not in self.evaluator.higher_is_better:
+                raise ConfigError(f"train.best_metric (--best-metric) must be one of "
+                                  f"{', '.join(self.evaluator.higher_is_better)}, got {t.best_metric!r}")
+        self.best: dict[str, float] = {}  # {"value": ..., "step": ...} of the best evaluation so far
         self._interrupted = False
 
     # ----------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         state = {"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                 "latent_rng": self.latent_rng.get_state(), "torch_rng": torch.get_rng_state()}
+                 "latent_rng": self.latent_rng.get_state(), "torch_rng": torch.get_rng_state(),
+                 "best": dict(self.best)}
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -122,7 +145,9 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.best = dict(state.get("best", {}))
         self.metrics.truncate_after(self.step)
+        self.evaluations.truncate_after(self.step)
 
     def save_checkpoint(self) -> Path:
         return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config,
@@ -178,6 +203,9 @@ class Trainer:
                 if self.step % t.checkpoint_every == 0:
                     self._check_finite(window)  # never checkpoint weights that may have diverged
                     self.save_checkpoint()
+                if t.eval_every is not None and self.step % t.eval_every == 0:
+                    self._check_finite(window)
+                    self.evaluate()
             self._log(window, bar)
             self.save_checkpoint()
             self.save_samples()
@@ -191,6 +219,9 @@ class Trainer:
             records = self.metrics.read()
             if records:
                 plot_training_curves(records, self.run_dir / "training_curves.png")
+            evaluations = self.evaluations.read()
+            if evaluations:
+                plot_evaluation_curves(evaluations, self.run_dir / "evaluation_curves.png")
         return self.run_dir
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
@@ -219,6 +250,23 @@ class Trainer:
             log.info("step %d%s  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s",
                      self.step, f"/{total}" if total else "", record["loss_d"], record["loss_g"],
                      record["d_real"], record["d_fake"], record["images_per_s"])
+
+    def evaluate(self) -> dict[str, float]:
+        """Score the generator, log it to evaluations.jsonl, and keep the best checkpoint in best/."""
+        self.generator.eval()
+        results = self.evaluator(self.generator)
+        self.generator.train()
+        self.evaluations.append({"step": self.step, **results})
+        metric = self.config.train.best_metric
+        value, sign = results[metric], (1 if self.evaluator.higher_is_better[metric] else -1)
+        if not self.best or sign * value > sign * self.best["value"]:
+            self.best = {"value": value, "step": self.step}
+            ckpt.save_checkpoint(self.run_dir / BEST_DIR, self.step, self.config,
+                                 {"generator": self.generator, "discriminator": self.discriminator},
+                                 self.state_dict(), keep=1)
+        log.info("evaluation at step %d: %s (best %s %.4f at step %d)", self.step,
+                 ", ".join(f"{k} {v:.4f}" for k, v in results.items()), metric, self.best["value"], self.best["step"])
+        return results
 
     @torch.no_grad()
     def save_samples(self) -> Path:
@@ -270,15 +318,17 @@ def new_run_dir(config: RunConfig) -> Path:
     return run_dir
 
 
-def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset | None = None) -> Path:
-    """Train a new run; returns its folder."""
-    trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress)
+def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset | None = None,
+          evaluator_factory: EvaluatorFactory | None = None) -> Path:
+    """Train a new run; returns its folder. `evaluator_factory` serves train.eval_every."""
+    trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress,
+                      evaluator_factory=evaluator_factory)
     return trainer.fit()
 
 
 def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
            minutes: float | None = None, progress: bool = True,
-           dataset: ImageTensorDataset | None = None) -> Path:
+           dataset: ImageTensorDataset | None = None, evaluator_factory: EvaluatorFactory | None = None) -> Path:
     """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
 
     New stop conditions replace the saved ones when given; steps/epochs count from the start of
@@ -290,6 +340,6 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
     if steps is not None or epochs is not None or minutes is not None:
         config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
     run_dir = checkpoint.parent.parent
-    trainer = Trainer(config, run_dir, dataset=dataset, progress=progress)
+    trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
     trainer.load_checkpoint(checkpoint)
     return trainer.fit()
