@@ -95,10 +95,13 @@ def test_help_has_examples(capsys):
 def test_console_script_installed():
     import shutil
     import subprocess
+    import sys
+    from pathlib import Path
 
-    exe = shutil.which("ganforge")
+    beside_python = Path(sys.executable).parent / "ganforge"  # the venv's bin/, even when not on PATH
+    exe = str(beside_python) if beside_python.is_file() else shutil.which("ganforge")
     if exe is None:
-        pytest.skip("console script not on PATH (package not installed with pip)")
+        pytest.skip("console script not installed (package not installed with pip)")
     result = subprocess.run([exe, "train", "--image-size", "30"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith("ganforge: error:")
 

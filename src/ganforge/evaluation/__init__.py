@@ -1,0 +1,18 @@
+"""Evaluate generated images against real ones: feature extraction + metrics + the real-vs-real floor.
+
+Feature extractors are injected: anything with `name`, `features(images)` and optionally
+`probabilities(images)`. The default for 28x28 grayscale digits is ganforge's own MNIST
+classifier; its numbers are labelled "FD (mnist-classifier features)", never FID, which is
+reserved for Inception-v3 features.
+"""
+
+from __future__ import annotations
+
+from ganforge.evaluation.extractors import FeatureExtractor, ModuleExtractor, mnist_classifier_extractor
+from ganforge.evaluation.periodic import MnistPeriodicEvaluator, periodic_evaluator
+from ganforge.evaluation.report import METRICS, Report, compare, evaluate
+from ganforge.evaluation.sources import images_from_source, mnist_reference, reference_images
+
+__all__ = ["FeatureExtractor", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
+           "periodic_evaluator", "METRICS", "Report", "compare", "evaluate", "images_from_source",
+           "mnist_reference", "reference_images"]

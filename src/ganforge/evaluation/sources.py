@@ -1,0 +1,79 @@
+"""Where images to evaluate come from: run folders, image folders, .npy files, MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.data import load_image_folder, load_mnist
+from ganforge.data.transforms import to_signed
+from ganforge.errors import DataError
+
+
+def images_from_source(source: str | Path, n: int, image_shape: tuple[int, int, int] | None,
+                       seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
+    """n images (N, C, H, W) float in [-1, 1] from a run/checkpoint folder (sampled with `seed`),
+    a folder of images, or a .npy file (float in [-1, 1] or uint8 in [0, 255])."""
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")
+    if path.suffix == ".npy":
+        images = _npy_images(path)
+    elif (path / "meta.json").is_file() or (path / "checkpoints").is_dir():
+        import ganforge
+
+        images = ganforge.load(path, device=device).sample(n, seed=seed)
+    elif path.is_dir():
+        if image_shape is None:
+            raise DataError(f"{path}: an image folder needs an extractor with a fixed input size")
+        channels, size, _ = image_shape
+        images = to_signed(load_image_folder(path, size, channels).images)
+    else:
+        raise DataError(f"{path}: expected a run folder, an image folder or a .npy file")
+    if len(images) < n:
+        raise DataError(f"{path}: has {len(images)} images, fewer than --n {n}")
+    return images[:n]
+
+
+def _npy_images(path: Path) -> torch.Tensor:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read .npy ({exc})") from None
+    if array.ndim != 4:
+        raise DataError(f"{path}: expected an (N, C, H, W) array, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return to_signed(torch.from_numpy(array))
+    if not np.issubdtype(array.dtype, np.floating):
+        raise DataError(f"{path}: expected float images in [-1, 1] or uint8, got dtype {array.dtype}")
+    if array.size and (np.nanmin(array) < -1.001 or np.nanmax(array) > 1.001 or np.isnan(array).any()):
+        raise DataError(f"{path}: float images must lie in [-1, 1] (as `ganforge sample` writes them)")
+    return torch.from_numpy(array.astype(np.float32))
+
+
+def reference_images(ref: str, n: int, image_shape: tuple[int, int, int] | None,
+                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(reference images, held-out real images for the floor or None) for --ref: "mnist"
+    (train vs test), or a folder / .npy (two random disjoint halves when it has 2n images)."""
+    if ref == "mnist":
+        return mnist_reference(n, seed)
+    images = images_from_source(ref, n, image_shape)
+    if Path(ref).is_dir() and not (Path(ref) / "meta.json").is_file():
+        images = images_from_source(ref, 0, image_shape)  # all of them, for the two halves
+    elif Path(ref).suffix == ".npy":
+        images = _npy_images(Path(ref))
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    images = images[order]
+    return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images[:n], None)
+
+
+def mnist_reference(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n random MNIST train images, n random MNIST test images): reference and floor."""
+    if n > 10_000:
+        raise DataError(f"--n {n}: MNIST test has 10,000 images, so the real-vs-real floor allows n <= 10000")
+    rng = torch.Generator().manual_seed(seed)
+    train, test = load_mnist("train"), load_mnist("test")
+    pick = lambda ds: to_signed(ds.images[torch.randperm(len(ds), generator=rng)[:n]])  # noqa: E731
+    return pick(train), pick(test)
