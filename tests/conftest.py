@@ -17,6 +17,12 @@ def _two_threads():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    # Feature caches go to a temporary folder, never the user's ~/.cache.
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 def tiny_config(tmp_path, **train) -> RunConfig:
     """16x16 RGB shapes, a narrow DCGAN, batch 8: a step takes milliseconds."""
     settings = dict(steps=6, batch_size=8, log_every=2, sample_every=3, checkpoint_every=3,

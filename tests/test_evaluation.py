@@ -144,3 +144,28 @@ def test_eval_every_rejects_other_shapes(tmp_path, capsys):
     code = main(["train", "--dataset", "shapes", "--image-size", "16", "--channels", "3", "--steps", "2",
                  "--eval-every", "1", "--out", str(tmp_path), "--no-progress"])
     assert code == 2 and "--eval-every needs 1x28x28 images" in capsys.readouterr().err
+
+
+class CountingExtractor(ModuleExtractor):
+    def __init__(self):
+        super().__init__(MeanPool(), "meanpool", (1, 8, 8))
+        self.calls = 0
+
+    def features(self, images):
+        self.calls += 1
+        return super().features(images)
+
+
+def test_reference_features_are_cached(tmp_path):
+    real, floor, fake = (torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(s)) * 2 - 1 for s in range(3))
+    extractor = CountingExtractor()
+    first = evaluate(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
+    assert extractor.calls == 3 and len(list(tmp_path.glob("meanpool-*.npz"))) == 2
+    second = evaluate(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
+    assert extractor.calls == 4  # only the generated images again
+    assert second.model == first.model and second.floor == first.floor
+    with np.load(next(tmp_path.glob("meanpool-*.npz"))) as data:
+        assert data["features"].shape == (40, 2) and data["cov"].shape == (2, 2)
+    # Other images or other weights are other keys.
+    evaluate(fake, real.flip(0), None, extractor, ("fd",), cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("meanpool-*.npz"))) == 3

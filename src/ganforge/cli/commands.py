@@ -143,14 +143,18 @@ Examples:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of sampling and subsets.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report path [RUN/evaluation.json for a run folder].")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Cache real-image features in $GANFORGE_CACHE or ~/.cache/ganforge.")
 @click.option("--device", default="cpu", show_default=True)
 def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, inception_path: Path | None,
-             inception_sha256: str | None, image_size: int, seed: int, out: Path | None, device: str) -> None:
+             inception_sha256: str | None, image_size: int, seed: int, out: Path | None, cache: bool,
+             device: str) -> None:
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
     import json
 
     from ganforge.evaluation import (InceptionExtractor, evaluate as run_evaluation, images_from_source,
                                      mnist_classifier_extractor, reference_images)
+    from ganforge.evaluation.cache import default_cache_dir
     from ganforge.images import atomic_write
     from ganforge.training import resolve_device
 
@@ -163,7 +167,8 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
     fake = images_from_source(source, n, shape, seed=seed, device=torch_device)
     reference, floor = reference_images(ref, n, shape, seed=seed)
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    report = run_evaluation(fake, reference, floor, features, chosen, seed=seed)
+    report = run_evaluation(fake, reference, floor, features, chosen, seed=seed,
+                            cache_dir=default_cache_dir() if cache else None)
     click.echo(report.table())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +18,7 @@ from ganforge.errors import DataError
 class FeatureExtractor(Protocol):
     name: str
     fd_name: str  # how its Frechet distance is labelled: "FID" for Inception-v3 only
+    identity: str  # changes whenever its features would (weights hash): keys the feature cache
     input_shape: tuple[int, int, int] | None  # (C, H, W) it needs, None if any
 
     def features(self, images: torch.Tensor) -> np.ndarray: ...
@@ -25,15 +27,27 @@ class FeatureExtractor(Protocol):
 
 
 class ModuleExtractor:
-    """Wraps a classifier or any module. `feature_fn(module, x)` gives features (default:
-    `module.features` if it has one, else `module(x)`); `module(x)` gives class logits when
-    `has_logits` is True. Images: (N, C, H, W) float in [-1, 1]."""
+    """Wraps a classifier or any module: features are `module.features(x)` when the module has
+    that method, else `module(x)`; with `has_logits`, `module(x)` gives class logits.
+    Images: (N, C, H, W) float in [-1, 1]."""
 
     def __init__(self, module: nn.Module, name: str, input_shape: tuple[int, int, int] | None = None,
                  has_logits: bool = False, device: str | torch.device = "cpu", batch_size: int = 500) -> None:
         self.module, self.name, self.input_shape = module.to(device).eval(), name, input_shape
         self.fd_name = f"FD ({name})"
         self.has_logits, self.device, self.batch_size = has_logits, torch.device(device), batch_size
+        self._identity: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """SHA-256 of the module's weights and buffers (computed once)."""
+        if self._identity is None:
+            digest = hashlib.sha256(f"{self.name}:{self.input_shape}".encode())
+            for key, value in sorted(self.module.state_dict().items()):
+                digest.update(key.encode())
+                digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+            self._identity = digest.hexdigest()
+        return self._identity
 
     def _check(self, images: torch.Tensor) -> None:
         if images.ndim != 4 or (self.input_shape and tuple(images.shape[1:]) != self.input_shape):
@@ -116,7 +130,7 @@ class InceptionExtractor:
         if sha256 is None and actual not in KNOWN_INCEPTION_SHA256:
             raise DataError(f"{self.path}: unknown Inception file (SHA-256 {actual}); if you trust it, "
                             "pass its SHA-256 explicitly (--inception-sha256)")
-        self.sha256 = actual
+        self.sha256 = self.identity = actual
         self.device, self.batch_size = torch.device(device), batch_size
         with warnings.catch_warnings():
             # The reference network exists only as TorchScript; torch >= 2.10 marks jit deprecated.

@@ -9,7 +9,8 @@ from ganforge.metrics.distances import (
     kernel_inception_distance,
     precision_recall_density_coverage,
 )
+from ganforge.metrics.modes import mode_coverage
 
 __all__ = ["feature_statistics", "frechet_distance", "frechet_distance_from_features",
            "kernel_inception_distance", "inception_score", "precision_recall_density_coverage",
-           "class_coverage"]
+           "class_coverage", "mode_coverage"]

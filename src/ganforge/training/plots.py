@@ -50,3 +50,29 @@ def plot_evaluation_curves(records: Sequence[dict], path: Path) -> Path:
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
+
+
+def plot_toy_samples(panels: Sequence[tuple[str, "object", "object"]], path: Path, columns: int = 4) -> Path:
+    """Scatter plots of generated 2-D points (blue) over the real mode centres (red crosses).
+
+    panels: (title, samples (N, 2), centres (K, 2)) arrays or tensors.
+    """
+    rows = (len(panels) + columns - 1) // columns
+    fig = Figure(figsize=(3 * columns, 3 * rows), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (title, samples, centres) in zip(axes, panels):
+        ax.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.4, color="tab:blue")
+        ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", color="tab:red")
+        ax.set_title(title, fontsize=9)
+        lim = float(abs(centres).max()) * 1.6
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return path
