@@ -3,7 +3,18 @@ import math
 import pytest
 import torch
 
-from ganforge.losses import LOSSES, discriminator_loss_bce, generator_loss_minimax, generator_loss_nonsaturating
+from ganforge.losses import (
+    LOSSES,
+    discriminator_loss_bce,
+    discriminator_loss_hinge,
+    discriminator_loss_least_squares,
+    discriminator_loss_relativistic,
+    generator_loss_hinge,
+    generator_loss_least_squares,
+    generator_loss_minimax,
+    generator_loss_nonsaturating,
+    generator_loss_relativistic,
+)
 
 LOG2 = math.log(2.0)
 
@@ -59,11 +70,42 @@ def test_generator_gradients_show_why_nonsaturating_is_the_default():
 
 def test_the_players_pull_the_fake_logits_in_opposite_directions():
     # The classic blog mistake writes one formula for both players; here D lowers the fake
-    # logits (positive gradient) and G raises them (negative gradient), for every registered loss.
+    # logits (positive gradient) and G raises them (negative gradient), for every registered loss
+    # (at logits in (0, 1), where least squares' targets 0 and 1 also agree on the direction).
     for name in LOSSES:
         pair = LOSSES.get(name)
-        fake_d = torch.tensor([0.3, -0.7], requires_grad=True)
+        fake_d = torch.tensor([0.3, 0.6], requires_grad=True)
         pair.discriminator(torch.zeros(2), fake_d).backward()
-        fake_g = torch.tensor([0.3, -0.7], requires_grad=True)
-        pair.generator(fake_g).backward()
+        fake_g = torch.tensor([0.3, 0.6], requires_grad=True)
+        pair.generator(fake_g, torch.zeros(2)).backward()
         assert (fake_d.grad > 0).all() and (fake_g.grad < 0).all(), name
+
+
+def test_hinge_by_hand():
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-3.0, 0.0])
+    # relu(1 - 2) = 0, relu(1 - 0.5) = 0.5 -> 0.25; relu(1 - 3) = 0, relu(1 + 0) = 1 -> 0.5
+    assert discriminator_loss_hinge(real, fake).item() == pytest.approx(0.75)
+    assert generator_loss_hinge(fake).item() == pytest.approx(1.5)
+
+
+def test_least_squares_by_hand():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
+    # 1/2 mean((0, 2)^2) = 1; 1/2 mean((0, 2)^2) = 1
+    assert discriminator_loss_least_squares(real, fake).item() == pytest.approx(2.0)
+    # 1/2 mean((-1, 1)^2) = 0.5
+    assert generator_loss_least_squares(fake).item() == pytest.approx(0.5)
+
+
+def test_relativistic_by_hand():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])  # means 2 and 1
+    # D: softplus(-(r - 1)) over r = (1, 3) and softplus(f - 2) over f = (0, 2)
+    expected_d = (softplus(0.0) + softplus(-2.0)) / 2 + (softplus(-2.0) + softplus(0.0)) / 2
+    assert discriminator_loss_relativistic(real, fake).item() == pytest.approx(expected_d)
+    # G: softplus(-(f - 2)) and softplus(r - 1)
+    expected_g = (softplus(2.0) + softplus(0.0)) / 2 + (softplus(0.0) + softplus(2.0)) / 2
+    assert generator_loss_relativistic(fake, real).item() == pytest.approx(expected_g)
+    with pytest.raises(ValueError, match="needs the real logits"):
+        generator_loss_relativistic(fake)
+    # Equal logits everywhere: every term is softplus(0) = log 2.
+    zero = torch.zeros(4)
+    assert discriminator_loss_relativistic(zero, zero).item() == pytest.approx(2 * LOG2)

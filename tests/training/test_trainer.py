@@ -2,6 +2,7 @@ import json
 import os
 import signal
 
+import numpy as np
 import pytest
 import torch
 
@@ -232,3 +233,11 @@ def test_eval_every_needs_an_evaluator(tmp_path):
     with pytest.raises(ConfigError, match="best_metric"):
         train(tiny_config(tmp_path, eval_every=2, best_metric="kid"), progress=False,
               evaluator_factory=lambda c, d: ScriptedEvaluator([1.0]))
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "hinge", "least-squares", "relativistic"])
+def test_every_registered_loss_trains(tmp_path, loss):
+    run = train(tiny_config(tmp_path, steps=3, loss=loss), progress=False)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
+    assert ganforge.load(run).sample(2).shape == (2, 3, 16, 16)

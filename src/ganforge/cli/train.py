@@ -62,7 +62,7 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
 @click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")
 @click.option("--dropout", type=float, help="Discriminator dropout, e.g. 0.3 [0].")
-@click.option("--loss", help="nonsaturating (default) or minimax.")
+@click.option("--loss", help="nonsaturating (default), minimax, hinge, least-squares, relativistic.")
 @click.option("--lr", type=float, help="Learning rate of both players [2e-4].")
 @click.option("--lr-g", type=float, help="Generator learning rate.")
 @click.option("--lr-d", type=float, help="Discriminator learning rate.")

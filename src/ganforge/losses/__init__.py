@@ -4,9 +4,17 @@ from ganforge.losses.adversarial import (
     LOSSES,
     AdversarialLoss,
     discriminator_loss_bce,
+    discriminator_loss_hinge,
+    discriminator_loss_least_squares,
+    discriminator_loss_relativistic,
+    generator_loss_hinge,
+    generator_loss_least_squares,
     generator_loss_minimax,
     generator_loss_nonsaturating,
+    generator_loss_relativistic,
 )
 
-__all__ = ["LOSSES", "AdversarialLoss", "discriminator_loss_bce", "generator_loss_minimax",
-           "generator_loss_nonsaturating"]
+__all__ = ["LOSSES", "AdversarialLoss", "discriminator_loss_bce", "discriminator_loss_hinge",
+           "discriminator_loss_least_squares", "discriminator_loss_relativistic", "generator_loss_hinge",
+           "generator_loss_least_squares", "generator_loss_minimax", "generator_loss_nonsaturating",
+           "generator_loss_relativistic"]

@@ -25,24 +25,67 @@ def discriminator_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor)
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
-def generator_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+def generator_loss_nonsaturating(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
     """-mean log D(G(z)) (the default)."""
     return F.softplus(-fake_logits).mean()
 
 
-def generator_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+def generator_loss_minimax(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
     """mean log(1 - D(G(z))): the saturating loss of the original minimax game."""
     return -F.softplus(fake_logits).mean()
 
 
+def discriminator_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """mean relu(1 - D(x)) + mean relu(1 + D(G(z))) (Lim & Ye 2017; Miyato et al. 2018)."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def generator_loss_hinge(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """-mean D(G(z)): the generator side of the hinge loss."""
+    return -fake_logits.mean()
+
+
+def discriminator_loss_least_squares(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2 (LSGAN, Mao et al. 2017, targets a=0, b=1)."""
+    return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+
+
+def generator_loss_least_squares(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """1/2 mean (D(G(z)) - 1)^2 (target c=1)."""
+    return 0.5 * ((fake_logits - 1) ** 2).mean()
+
+
+def discriminator_loss_relativistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Relativistic average BCE (RaSGAN, Jolicoeur-Martineau 2019): reals should look more real
+    than the average fake, fakes less real than the average real."""
+    return (F.softplus(-(real_logits - fake_logits.mean())).mean()
+            + F.softplus(fake_logits - real_logits.mean()).mean())
+
+
+def generator_loss_relativistic(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """The same game with the roles swapped; needs the real logits."""
+    if real_logits is None:
+        raise ValueError("the relativistic generator loss needs the real logits")
+    return (F.softplus(-(fake_logits - real_logits.mean())).mean()
+            + F.softplus(real_logits - fake_logits.mean()).mean())
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
-    """A pair of loss functions: discriminator(real_logits, fake_logits), generator(fake_logits)."""
+    """discriminator(real_logits, fake_logits) and generator(fake_logits, real_logits=None).
+
+    `generator_needs_real`: the trainer then also passes D's (detached) logits on real images.
+    """
 
     discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    generator: Callable[[torch.Tensor], torch.Tensor]
+    generator: Callable[..., torch.Tensor]
+    generator_needs_real: bool = False
 
 
 LOSSES: Registry[AdversarialLoss] = Registry("loss")
 LOSSES.register("nonsaturating")(AdversarialLoss(discriminator_loss_bce, generator_loss_nonsaturating))
 LOSSES.register("minimax")(AdversarialLoss(discriminator_loss_bce, generator_loss_minimax))
+LOSSES.register("hinge")(AdversarialLoss(discriminator_loss_hinge, generator_loss_hinge))
+LOSSES.register("least-squares")(AdversarialLoss(discriminator_loss_least_squares, generator_loss_least_squares))
+LOSSES.register("relativistic")(AdversarialLoss(discriminator_loss_relativistic, generator_loss_relativistic,
+                                                generator_needs_real=True))

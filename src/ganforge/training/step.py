@@ -45,7 +45,11 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     discriminator.requires_grad_(False)
     with autocast():
         fake_logits_g = discriminator(fake).float()
-    loss_g = loss.generator(fake_logits_g)
+        real_logits_g = None
+        if loss.generator_needs_real:  # relativistic losses compare fakes with reals
+            with torch.no_grad():
+                real_logits_g = discriminator(real_batches[-1]).float()
+    loss_g = loss.generator(fake_logits_g, real_logits_g)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
