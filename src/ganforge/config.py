@@ -75,6 +75,10 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     loss: str = "nonsaturating"
+    penalty: str | None = None  # gradient penalty on D: gp (WGAN-GP) or r1
+    penalty_weight: float = 10.0  # lambda of gp, gamma of r1
+    penalty_every: int = 1  # lazy regularisation: apply every k D updates, weighted by k
+    clip: float | None = None  # WGAN weight clipping of D's parameters to [-clip, clip]
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
     steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops
@@ -96,6 +100,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         _positive(self.batch_size, "train.batch_size")
+        _positive(self.penalty_weight, "train.penalty_weight")
+        _positive(self.penalty_every, "train.penalty_every")
+        _positive(self.clip, "train.clip", allow_none=True)
         if self.precision not in PRECISIONS:
             raise ConfigError(f"{_name('train.precision')} must be one of {', '.join(PRECISIONS)}, "
                               f"got {self.precision!r}")

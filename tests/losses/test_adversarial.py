@@ -109,3 +109,11 @@ def test_relativistic_by_hand():
     # Equal logits everywhere: every term is softplus(0) = log 2.
     zero = torch.zeros(4)
     assert discriminator_loss_relativistic(zero, zero).item() == pytest.approx(2 * LOG2)
+
+
+def test_wasserstein_by_hand():
+    from ganforge.losses import discriminator_loss_wasserstein, generator_loss_wasserstein
+
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
+    assert discriminator_loss_wasserstein(real, fake).item() == pytest.approx(1.0 - 2.0)
+    assert generator_loss_wasserstein(fake).item() == pytest.approx(-1.0)

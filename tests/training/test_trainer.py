@@ -241,3 +241,36 @@ def test_every_registered_loss_trains(tmp_path, loss):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
     assert ganforge.load(run).sample(2).shape == (2, 3, 16, 16)
+
+
+def test_wasserstein_needs_a_constraint(tmp_path):
+    with pytest.raises(ConfigError, match="needs a Lipschitz constraint"):
+        train(tiny_config(tmp_path, loss="wasserstein"), progress=False)
+
+
+def test_weight_clipping_bounds_the_critic(tmp_path):
+    run = train(tiny_config(tmp_path, steps=2, loss="wasserstein", clip=0.01), progress=False)
+    critic = ganforge.load(run).load_discriminator()
+    assert max(p.abs().max().item() for p in critic.parameters()) <= 0.01  # buffers (BN statistics) are not weights
+
+
+@pytest.mark.parametrize("penalty, every", [("gp", 1), ("r1", 2)])
+def test_penalties_train_and_resume_exactly(tmp_path, penalty, every):
+    kw = dict(loss="wasserstein" if penalty == "gp" else "nonsaturating", penalty=penalty, penalty_every=every)
+    straight = train(tiny_config(tmp_path / "a", steps=4, **kw), progress=False)
+    half = train(tiny_config(tmp_path / "b", steps=2, **kw), progress=False)
+    resumed = resume(half, steps=4, progress=False)
+    assert torch.equal(weights(straight)["discriminator"]["net.0.weight"], weights(resumed)["discriminator"]["net.0.weight"])
+
+
+def test_lazy_penalty_schedule(tmp_path):
+    trainer = Trainer(tiny_config(tmp_path, penalty="r1", penalty_weight=5.0, penalty_every=4), tmp_path / "r",
+                      progress=False)
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 1))
+    real = torch.randn(2, 3, 16, 16)
+    from ganforge.losses import r1_penalty
+
+    trainer.step = 8
+    assert trainer.scheduled_penalty()(critic, real, real).item() == pytest.approx(20 * r1_penalty(critic, real).item())
+    trainer.step = 9
+    assert trainer.scheduled_penalty() is None

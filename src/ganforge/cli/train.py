@@ -17,7 +17,8 @@ FLAG_FIELDS = {
     "dropout": ("model", "dropout"),
     "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
-    "loss": ("train", "loss"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
+    "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
     "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
@@ -62,7 +63,11 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
 @click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")
 @click.option("--dropout", type=float, help="Discriminator dropout, e.g. 0.3 [0].")
-@click.option("--loss", help="nonsaturating (default), minimax, hinge, least-squares, relativistic.")
+@click.option("--loss", help="nonsaturating (default), minimax, hinge, least-squares, relativistic, wasserstein.")
+@click.option("--penalty", help="Gradient penalty on D: gp (WGAN-GP) or r1.")
+@click.option("--penalty-weight", type=float, help="lambda of gp / gamma of r1 [10].")
+@click.option("--penalty-every", type=click.IntRange(min=1), help="Lazy penalty: every k steps, weighted by k [1].")
+@click.option("--clip", type=float, help="WGAN weight clipping of D to [-c, c].")
 @click.option("--lr", type=float, help="Learning rate of both players [2e-4].")
 @click.option("--lr-g", type=float, help="Generator learning rate.")
 @click.option("--lr-d", type=float, help="Discriminator learning rate.")

@@ -70,6 +70,16 @@ def generator_loss_relativistic(fake_logits: torch.Tensor, real_logits: torch.Te
             + F.softplus(real_logits - fake_logits.mean()).mean())
 
 
+def discriminator_loss_wasserstein(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """mean D(G(z)) - mean D(x): the critic's side of the Wasserstein estimate (Arjovsky et al.
+    2017). Only meaningful with a Lipschitz constraint: --penalty gp or --clip."""
+    return fake_logits.mean() - real_logits.mean()
+
+
+def generator_loss_wasserstein(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    return -fake_logits.mean()
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
     """discriminator(real_logits, fake_logits) and generator(fake_logits, real_logits=None).
@@ -80,6 +90,7 @@ class AdversarialLoss:
     discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     generator: Callable[..., torch.Tensor]
     generator_needs_real: bool = False
+    needs_lipschitz: bool = False  # the critic must be constrained (gradient penalty or clipping)
 
 
 LOSSES: Registry[AdversarialLoss] = Registry("loss")
@@ -87,5 +98,7 @@ LOSSES.register("nonsaturating")(AdversarialLoss(discriminator_loss_bce, generat
 LOSSES.register("minimax")(AdversarialLoss(discriminator_loss_bce, generator_loss_minimax))
 LOSSES.register("hinge")(AdversarialLoss(discriminator_loss_hinge, generator_loss_hinge))
 LOSSES.register("least-squares")(AdversarialLoss(discriminator_loss_least_squares, generator_loss_least_squares))
+LOSSES.register("wasserstein")(AdversarialLoss(discriminator_loss_wasserstein, generator_loss_wasserstein,
+                                               needs_lipschitz=True))
 LOSSES.register("relativistic")(AdversarialLoss(discriminator_loss_relativistic, generator_loss_relativistic,
                                                 generator_needs_real=True))

@@ -25,20 +25,30 @@ class StepStats:
 def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
                opt_d: torch.optim.Optimizer, loss: AdversarialLoss, real_batches: Sequence[torch.Tensor],
                noise: Callable[[int], torch.Tensor],
-               autocast: Callable[[], ContextManager] = nullcontext) -> StepStats:
+               autocast: Callable[[], ContextManager] = nullcontext,
+               penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+               clip: float | None = None) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (N, C, H, W) in [-1, 1]; noise(n) -> (n, latent_dim) latent vectors;
     autocast() wraps the forward passes (mixed precision); losses are computed in float32.
+    penalty(D, real, fake) is added to the discriminator's loss (gradient penalty, R1); `clip`
+    clamps D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
     """
     for real in real_batches:
         with autocast():
             fake = generator(noise(real.shape[0]))  # keeps its graph: the G update reuses it
             real_logits, fake_logits = discriminator(real).float(), discriminator(fake.detach()).float()
         loss_d = loss.discriminator(real_logits, fake_logits)
+        if penalty is not None:
+            loss_d = loss_d + penalty(discriminator, real, fake)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
+        if clip is not None:
+            with torch.no_grad():
+                for p in discriminator.parameters():
+                    p.clamp_(-clip, clip)
 
     # D's weights get no gradient from the generator's loss: skipping it saves a third of D's
     # backward work and leaves D's .grad untouched.

@@ -20,7 +20,7 @@ from ganforge.config import RunConfig
 from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.images import save_grid
-from ganforge.losses import LOSSES
+from ganforge.losses import LOSSES, PENALTIES
 from ganforge.models import build_discriminator, build_generator
 from ganforge.training.batches import BatchStream
 from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
@@ -90,6 +90,9 @@ class Trainer:
         self.progress = progress
         t = config.train
         self.loss = LOSSES.get(t.loss)
+        self.penalty = PENALTIES.get(t.penalty) if t.penalty is not None else None
+        if self.loss.needs_lipschitz and self.penalty is None and t.clip is None:
+            raise ConfigError(f"--loss {t.loss} needs a Lipschitz constraint on D: add --penalty gp or --clip 0.01")
         self.device = resolve_device(t.device)
         self.precision = resolve_precision(t.precision, self.device)
         self.dataset = dataset if dataset is not None else build_dataset(config.data, progress=progress)
@@ -169,6 +172,15 @@ class Trainer:
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
 
+    def scheduled_penalty(self) -> Callable | None:
+        """The weighted penalty for this step: every `penalty_every` steps, weight x interval
+        (lazy regularisation, Karras et al. 2020), else None."""
+        t = self.config.train
+        if self.penalty is None or self.step % t.penalty_every != 0:
+            return None
+        weight = t.penalty_weight * t.penalty_every
+        return lambda discriminator, real, fake: weight * self.penalty(discriminator, real, fake)
+
     def autocast(self) -> ContextManager:
         """bf16 autocast for precision "bf16", else nothing."""
         if self.precision == "bf16":
@@ -190,7 +202,8 @@ class Trainer:
         try:
             while (total is None or self.step < total) and time.monotonic() < deadline and not self._interrupted:
                 stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
-                                   [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast)
+                                   [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
+                                   self.scheduled_penalty(), t.clip)
                 self.step += 1
                 window.add(stats, t.batch_size * t.d_steps)
                 bar.update(1)
