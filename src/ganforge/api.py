@@ -54,11 +54,14 @@ class LoadedGAN:
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> LoadedGAN:
-    """Load a run folder (its latest checkpoint) or a checkpoint folder."""
+    """Load a run folder (its latest checkpoint) or a checkpoint folder; the EMA generator when
+    the run kept one."""
     checkpoint = ckpt.find_checkpoint(path)
     meta = ckpt.read_meta(checkpoint)
     config = ckpt.read_config(checkpoint)
     generator = build_generator(config.model, config.data)
-    ckpt.load_module_state(checkpoint, "generator", generator)
+    # The EMA generator is the one to sample from when the run kept one.
+    name = "generator_ema" if (checkpoint / "generator_ema.safetensors").is_file() else "generator"
+    ckpt.load_module_state(checkpoint, name, generator)
     device = torch.device(device)
     return LoadedGAN(generator.to(device).eval(), config, checkpoint, int(meta["step"]), meta, device)

@@ -48,6 +48,7 @@ class ModelConfig:
     latent_dim: int = 100
     width: int = 64  # channels of the last generator / first discriminator layer
     dropout: float = 0.0  # discriminator dropout after each LeakyReLU (0.3 in many DCGAN variants)
+    spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018); drops D's BatchNorm
 
     def validate(self) -> None:
         _positive(self.latent_dim, "model.latent_dim")
@@ -79,6 +80,8 @@ class TrainConfig:
     penalty_weight: float = 10.0  # lambda of gp, gamma of r1
     penalty_every: int = 1  # lazy regularisation: apply every k D updates, weighted by k
     clip: float | None = None  # WGAN weight clipping of D's parameters to [-clip, clip]
+    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (BCE losses)
+    ema_decay: float | None = None  # EMA of G's weights, used for samples, evaluation and loading
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
     steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops
@@ -103,6 +106,10 @@ class TrainConfig:
         _positive(self.penalty_weight, "train.penalty_weight")
         _positive(self.penalty_every, "train.penalty_every")
         _positive(self.clip, "train.clip", allow_none=True)
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"{_name('train.label_smoothing')} must be in [0, 0.5), got {self.label_smoothing}")
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"{_name('train.ema_decay')} must be in [0, 1), got {self.ema_decay}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"{_name('train.precision')} must be one of {', '.join(PRECISIONS)}, "
                               f"got {self.precision!r}")

@@ -117,3 +117,10 @@ def test_wasserstein_by_hand():
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
     assert discriminator_loss_wasserstein(real, fake).item() == pytest.approx(1.0 - 2.0)
     assert generator_loss_wasserstein(fake).item() == pytest.approx(-1.0)
+
+
+def test_one_sided_label_smoothing_by_hand():
+    real, fake = torch.tensor([2.0]), torch.tensor([-1.0])
+    expected = 0.9 * softplus(-2.0) + 0.1 * softplus(2.0) + softplus(-1.0)
+    assert discriminator_loss_bce(real, fake, real_target=0.9).item() == pytest.approx(expected, rel=1e-6)
+    assert discriminator_loss_bce(real, fake, real_target=1.0).item() == pytest.approx(softplus(-2.0) + softplus(-1.0), rel=1e-6)

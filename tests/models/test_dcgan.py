@@ -76,3 +76,23 @@ def test_init_is_dcgan_and_reproducible():
 def test_unsupported_resolution(size):
     with pytest.raises(ValueError, match="28 or a power of two"):
         DCGANGenerator(image_size=size)
+
+
+def test_spectral_norm_makes_the_largest_singular_value_one():
+    d = DCGANDiscriminator(channels=3, image_size=16, width=8, spectral_norm=True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    d.train()
+    for _ in range(30):  # each training forward runs one power iteration
+        d(torch.randn(2, 3, 16, 16))
+    d.eval()
+    for layer in (m for m in d.modules() if isinstance(m, nn.Conv2d)):
+        sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, rel=2e-2)
+
+
+def test_spectral_norm_init_is_seeded():
+    data, model = DataConfig(image_size=16, channels=3), ModelConfig(width=8, spectral_norm=True)
+    a, b = build_discriminator(model, data, seed=5), build_discriminator(model, data, seed=5)
+    key = "net.0.parametrizations.weight.original"
+    assert torch.equal(a.state_dict()[key], b.state_dict()[key])
+    assert a.state_dict()[key].std().item() == pytest.approx(0.02, rel=0.2)

@@ -274,3 +274,29 @@ def test_lazy_penalty_schedule(tmp_path):
     assert trainer.scheduled_penalty()(critic, real, real).item() == pytest.approx(20 * r1_penalty(critic, real).item())
     trainer.step = 9
     assert trainer.scheduled_penalty() is None
+
+
+def test_ema_generator_is_saved_sampled_and_resumed(tmp_path):
+    config = tiny_config(tmp_path / "a", steps=4, ema_decay=0.5)
+    straight = train(config, progress=False)
+    saved = weights(straight)
+    from safetensors.torch import load_file
+
+    ema = load_file(str(ckpt.find_checkpoint(straight) / "generator_ema.safetensors"))
+    assert not torch.equal(ema["net.0.weight"], saved["generator"]["net.0.weight"])
+    gan = ganforge.load(straight)  # samples come from the EMA weights
+    assert torch.equal(gan.generator.state_dict()["net.0.weight"], ema["net.0.weight"])
+    half = train(tiny_config(tmp_path / "b", steps=2, ema_decay=0.5), progress=False)
+    resumed = resume(half, steps=4, progress=False)
+    ema_resumed = load_file(str(ckpt.find_checkpoint(resumed) / "generator_ema.safetensors"))
+    assert all(torch.equal(ema[k], ema_resumed[k]) for k in ema)
+
+
+def test_spectral_norm_and_label_smoothing_train(tmp_path):
+    config = tiny_config(tmp_path, steps=2, label_smoothing=0.1)
+    config.model.spectral_norm = True
+    run = train(config, progress=False)
+    assert "net.0.parametrizations.weight.original" in weights(run)["discriminator"]
+    assert ganforge.load(run).load_discriminator()(torch.zeros(1, 3, 16, 16)).shape == (1,)
+    with pytest.raises(ConfigError, match="--label-smoothing works with the BCE losses"):
+        train(tiny_config(tmp_path / "h", loss="hinge", label_smoothing=0.1), progress=False)

@@ -18,7 +18,9 @@ FLAG_FIELDS = {
     "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
-    "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"),
+    "label_smoothing": ("train", "label_smoothing"), "ema_decay": ("train", "ema_decay"),
+    "spectral_norm": ("model", "spectral_norm"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
     "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
@@ -68,6 +70,9 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--penalty-weight", type=float, help="lambda of gp / gamma of r1 [10].")
 @click.option("--penalty-every", type=click.IntRange(min=1), help="Lazy penalty: every k steps, weighted by k [1].")
 @click.option("--clip", type=float, help="WGAN weight clipping of D to [-c, c].")
+@click.option("--label-smoothing", type=float, help="One-sided: D's real target is 1 - s, e.g. 0.1 [0].")
+@click.option("--ema-decay", type=float, help="EMA of G's weights for sampling/evaluation, e.g. 0.999 [off].")
+@click.option("--spectral-norm/--no-spectral-norm", default=None, help="Spectral norm in D (drops its BatchNorm) [off].")
 @click.option("--lr", type=float, help="Learning rate of both players [2e-4].")
 @click.option("--lr-g", type=float, help="Generator learning rate.")
 @click.option("--lr-d", type=float, help="Discriminator learning rate.")

@@ -20,9 +20,15 @@ import torch.nn.functional as F
 from ganforge.registry import Registry
 
 
-def discriminator_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """-mean log D(x) - mean log(1 - D(G(z))): BCE with target 1 on reals plus target 0 on fakes."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def discriminator_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                           real_target: float = 1.0) -> torch.Tensor:
+    """-mean log D(x) - mean log(1 - D(G(z))): BCE with target 1 on reals plus target 0 on fakes.
+
+    real_target < 1 is one-sided label smoothing (Salimans et al. 2016): reals are scored against
+    t, i.e. -t log D(x) - (1 - t) log(1 - D(x)); fakes keep target 0.
+    """
+    real_term = real_target * F.softplus(-real_logits) + (1.0 - real_target) * F.softplus(real_logits)
+    return real_term.mean() + F.softplus(fake_logits).mean()
 
 
 def generator_loss_nonsaturating(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:

@@ -27,7 +27,7 @@ class Architecture:
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 ARCHITECTURES.register("dcgan")(Architecture(
     generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
-    discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout),
+    discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout, m.spectral_norm),
     init=init_dcgan_weights,
 ))
 

@@ -40,20 +40,28 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (N, channels, image_size, image_size) in [-1, 1] -> logits (N,)."""
+    """images (N, channels, image_size, image_size) in [-1, 1] -> logits (N,).
 
-    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.0) -> None:
+    With `spectral_norm`, every conv is spectrally normalised and the BatchNorm layers are left
+    out (as in SNGAN): the two fight over the layers' scale.
+    """
+
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.0,
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         start, stages = upsampling_plan(image_size)
         self.channels, self.image_size = channels, image_size
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
+        layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         layers += [nn.Dropout(dropout)] if dropout > 0 else []
         c = width
         for _ in range(stages - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=spectral_norm))]
+            layers += [] if spectral_norm else [nn.BatchNorm2d(c * 2)]
+            layers += [nn.LeakyReLU(0.2, True)]
             layers += [nn.Dropout(dropout)] if dropout > 0 else []
             c *= 2
-        layers += [nn.Conv2d(c, 1, start, 1, 0)]
+        layers += [sn(nn.Conv2d(c, 1, start, 1, 0))]
         self.net = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

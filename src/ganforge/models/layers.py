@@ -14,7 +14,9 @@ def init_dcgan_weights(module: nn.Module, generator: torch.Generator | None = No
     scale ~ N(1, 0.02), biases 0. `generator` makes it reproducible without global seeding."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02, generator=generator)
+            # Under spectral norm the raw weight lives in parametrizations.weight.original.
+            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            nn.init.normal_(weight, 0.0, 0.02, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):

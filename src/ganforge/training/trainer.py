@@ -8,6 +8,7 @@ import signal
 import time
 from contextlib import nullcontext
 from dataclasses import replace
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Protocol
@@ -20,9 +21,10 @@ from ganforge.config import RunConfig
 from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.images import save_grid
-from ganforge.losses import LOSSES, PENALTIES
+from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.models import build_discriminator, build_generator
 from ganforge.training.batches import BatchStream
+from ganforge.training.ema import EMA
 from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
 from ganforge.training.run_log import MetricsLog
 from ganforge.training.step import StepStats, train_step
@@ -93,6 +95,12 @@ class Trainer:
         self.penalty = PENALTIES.get(t.penalty) if t.penalty is not None else None
         if self.loss.needs_lipschitz and self.penalty is None and t.clip is None:
             raise ConfigError(f"--loss {t.loss} needs a Lipschitz constraint on D: add --penalty gp or --clip 0.01")
+        if t.label_smoothing > 0:
+            if self.loss.discriminator is not discriminator_loss_bce:
+                raise ConfigError(f"--label-smoothing works with the BCE losses (nonsaturating, minimax), "
+                                  f"not --loss {t.loss}")
+            self.loss = replace(self.loss, discriminator=partial(discriminator_loss_bce,
+                                                                 real_target=1.0 - t.label_smoothing))
         self.device = resolve_device(t.device)
         self.precision = resolve_precision(t.precision, self.device)
         self.dataset = dataset if dataset is not None else build_dataset(config.data, progress=progress)
@@ -105,6 +113,7 @@ class Trainer:
             self.device, memory_format=self.memory_format)
         self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(
             self.device, memory_format=self.memory_format)
+        self.ema = EMA(self.generator, t.ema_decay) if t.ema_decay is not None else None
         o = config.optim
         # foreach=True: multi-tensor Adam, a few large kernel calls instead of several per parameter.
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), foreach=True)
@@ -137,9 +146,21 @@ class Trainer:
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """What a checkpoint holds: generator, discriminator, and generator_ema with EMA."""
+        modules = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.ema is not None:
+            modules["generator_ema"] = self.ema.shadow
+        return modules
+
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator used for samples and evaluation: the EMA copy when there is one."""
+        return self.ema.shadow if self.ema is not None else self.generator
+
     def load_checkpoint(self, checkpoint: Path) -> None:
-        ckpt.load_module_state(checkpoint, "generator", self.generator)
-        ckpt.load_module_state(checkpoint, "discriminator", self.discriminator)
+        for name, module in self.modules().items():
+            ckpt.load_module_state(checkpoint, name, module)
         state = ckpt.load_trainer_state(checkpoint)
         self.step = int(state["step"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -153,8 +174,7 @@ class Trainer:
         self.evaluations.truncate_after(self.step)
 
     def save_checkpoint(self) -> Path:
-        return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config,
-                                    {"generator": self.generator, "discriminator": self.discriminator},
+        return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config, self.modules(),
                                     self.state_dict(), keep=self.config.train.keep_checkpoints)
 
     # ------------------------------------------------------------------------------ loop
@@ -204,6 +224,8 @@ class Trainer:
                 stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
                                    self.scheduled_penalty(), t.clip)
+                if self.ema is not None:
+                    self.ema.update(self.generator)
                 self.step += 1
                 window.add(stats, t.batch_size * t.d_steps)
                 bar.update(1)
@@ -266,16 +288,17 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         """Score the generator, log it to evaluations.jsonl, and keep the best checkpoint in best/."""
-        self.generator.eval()
-        results = self.evaluator(self.generator)
-        self.generator.train()
+        generator = self.sampling_generator
+        was_training = generator.training
+        generator.eval()
+        results = self.evaluator(generator)
+        generator.train(was_training)
         self.evaluations.append({"step": self.step, **results})
         metric = self.config.train.best_metric
         value, sign = results[metric], (1 if self.evaluator.higher_is_better[metric] else -1)
         if not self.best or sign * value > sign * self.best["value"]:
             self.best = {"value": value, "step": self.step}
-            ckpt.save_checkpoint(self.run_dir / BEST_DIR, self.step, self.config,
-                                 {"generator": self.generator, "discriminator": self.discriminator},
+            ckpt.save_checkpoint(self.run_dir / BEST_DIR, self.step, self.config, self.modules(),
                                  self.state_dict(), keep=1)
         log.info("evaluation at step %d: %s (best %s %.4f at step %d)", self.step,
                  ", ".join(f"{k} {v:.4f}" for k, v in results.items()), metric, self.best["value"], self.best["step"])
@@ -284,9 +307,11 @@ class Trainer:
     @torch.no_grad()
     def save_samples(self) -> Path:
         """Fixed-noise grid, generator in eval mode (so BatchNorm statistics are not touched)."""
-        self.generator.eval()
-        images = self.generator(self.fixed_noise)
-        self.generator.train()
+        generator = self.sampling_generator
+        was_training = generator.training
+        generator.eval()
+        images = generator(self.fixed_noise)
+        generator.train(was_training)
         upscale = max(1, 64 // self.config.data.image_size)
         path = save_grid(images, self.run_dir / "samples" / f"step_{self.step:08d}.png", nrow=8, upscale=upscale)
         save_grid(images, self.run_dir / "samples.png", nrow=8, upscale=upscale)
