@@ -23,5 +23,5 @@ def test_double_registration_is_a_bug():
 
 
 def test_builtin_registries():
-    assert set(LOSSES) == {"nonsaturating", "minimax", "hinge", "least-squares", "relativistic"}
+    assert set(LOSSES) == {"nonsaturating", "minimax", "hinge", "least-squares", "relativistic", "wasserstein"}
     assert "dcgan" in ARCHITECTURES

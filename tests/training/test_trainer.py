@@ -9,7 +9,7 @@ import torch
 import ganforge
 from ganforge import checkpoint as ckpt
 from ganforge.errors import ConfigError, DataError, TrainingDiverged
-from ganforge.losses import AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
+from ganforge.losses import LOSSES, AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
 from ganforge.training import Trainer, resume, train
 from ganforge.training import trainer as trainer_module
 from tests.conftest import tiny_config
@@ -235,9 +235,10 @@ def test_eval_every_needs_an_evaluator(tmp_path):
               evaluator_factory=lambda c, d: ScriptedEvaluator([1.0]))
 
 
-@pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "hinge", "least-squares", "relativistic"])
+@pytest.mark.parametrize("loss", LOSSES.names())
 def test_every_registered_loss_trains(tmp_path, loss):
-    run = train(tiny_config(tmp_path, steps=3, loss=loss), progress=False)
+    extra = {"penalty": "gp"} if LOSSES.get(loss).needs_lipschitz else {}
+    run = train(tiny_config(tmp_path, steps=3, loss=loss, **extra), progress=False)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
     assert ganforge.load(run).sample(2).shape == (2, 3, 16, 16)

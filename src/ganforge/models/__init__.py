@@ -32,18 +32,19 @@ ARCHITECTURES.register("dcgan")(Architecture(
 ))
 
 
-def build_generator(model: ModelConfig, data: DataConfig, seed: int | None = None) -> nn.Module:
-    """The generator of `model.arch`, initialised from `seed` (None: leave default init)."""
+def _build(part: str, model: ModelConfig, data: DataConfig, seed: int | None) -> nn.Module:
     arch = ARCHITECTURES.get(model.arch)
-    net = arch.generator(model, data)
+    net = getattr(arch, part)(model, data)
     if seed is not None:
         arch.init(net, torch.Generator().manual_seed(seed))
     return net
+
+
+def build_generator(model: ModelConfig, data: DataConfig, seed: int | None = None) -> nn.Module:
+    """The generator of `model.arch`, initialised from `seed` (None: leave default init)."""
+    return _build("generator", model, data, seed)
 
 
 def build_discriminator(model: ModelConfig, data: DataConfig, seed: int | None = None) -> nn.Module:
-    arch = ARCHITECTURES.get(model.arch)
-    net = arch.discriminator(model, data)
-    if seed is not None:
-        arch.init(net, torch.Generator().manual_seed(seed))
-    return net
+    """The discriminator of `model.arch`, initialised from `seed` (None: leave default init)."""
+    return _build("discriminator", model, data, seed)

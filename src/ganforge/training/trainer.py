@@ -233,6 +233,7 @@ class Trainer:
                 if self.step % t.log_every == 0 or last:
                     self._log(window, bar)
                     window = _Window(self.step)
+                bookkeeping = time.perf_counter()
                 if self.step % t.sample_every == 0:
                     self.save_samples()
                 if self.step % t.checkpoint_every == 0:
@@ -241,6 +242,7 @@ class Trainer:
                 if t.eval_every is not None and self.step % t.eval_every == 0:
                     self._check_finite(window)
                     self.evaluate()
+                window.t0 += time.perf_counter() - bookkeeping  # images/s counts training only
             self._log(window, bar)
             self.save_checkpoint()
             self.save_samples()
