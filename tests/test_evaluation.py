@@ -169,3 +169,27 @@ def test_reference_features_are_cached(tmp_path):
     # Other images or other weights are other keys.
     evaluate(fake, real.flip(0), None, extractor, ("fd",), cache_dir=tmp_path)
     assert len(list(tmp_path.glob("meanpool-*.npz"))) == 3
+
+
+def test_saved_reference_statistics(mnist_run, tmp_path, capsys):
+    stats = tmp_path / "mnist-ref.npz"
+    assert main(["evaluate", str(mnist_run), "--n", "40", "--metrics", "fd,is", "--save-ref", str(stats)]) == 0
+    first = capsys.readouterr().out
+    assert main(["evaluate", str(mnist_run), "--n", "40", "--metrics", "fd,is", "--ref", str(stats)]) == 0
+    second = capsys.readouterr().out
+    assert first.splitlines()[:4] == second.splitlines()[:4]  # same model and floor numbers
+    assert main(["evaluate", str(mnist_run), "--n", "50", "--ref", str(stats)]) == 2
+    assert "fewer than n=50" in capsys.readouterr().err
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    assert main(["evaluate", str(mnist_run), "--n", "40", "--ref", str(tmp_path / "other.npz")]) == 2
+    assert "not a ganforge reference file" in capsys.readouterr().err
+
+
+def test_reference_statistics_belong_to_their_extractor(tmp_path):
+    from ganforge.evaluation import RealFeatures
+
+    a, b = ModuleExtractor(MeanPool(), "meanpool"), ModuleExtractor(nn.Flatten(), "flat")
+    RealFeatures(np.zeros((5, 2))).save(tmp_path / "s.npz", a)
+    assert RealFeatures.load(tmp_path / "s.npz", a).reference.shape == (5, 2)
+    with pytest.raises(DataError, match="made with other meanpool features than the flat extractor"):
+        RealFeatures.load(tmp_path / "s.npz", b)

@@ -129,7 +129,10 @@ Examples:
   ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000 --extractor inception""")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--ref", default="mnist", show_default=True,
-              help="Real images: mnist (train; floor from test), a folder of images or a .npy.")
+              help="Real images: mnist (train; floor from test), a folder of images, a .npy, or a "
+                   ".npz of features saved with --save-ref.")
+@click.option("--save-ref", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the reference (and floor) features as .npz, for --ref next time.")
 @click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")
 @click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=10),
               help="Images per set (generated, reference, floor).")
@@ -148,12 +151,12 @@ Examples:
 @click.option("--device", default="cpu", show_default=True)
 def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, inception_path: Path | None,
              inception_sha256: str | None, image_size: int, seed: int, out: Path | None, cache: bool,
-             device: str) -> None:
+             device: str, save_ref: Path | None) -> None:
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
     import json
 
-    from ganforge.evaluation import (InceptionExtractor, evaluate as run_evaluation, images_from_source,
-                                     mnist_classifier_extractor, reference_images)
+    from ganforge.evaluation import (InceptionExtractor, RealFeatures, evaluate_features, images_from_source,
+                                     mnist_classifier_extractor, real_features, reference_images)
     from ganforge.evaluation.cache import default_cache_dir
     from ganforge.images import atomic_write
     from ganforge.training import resolve_device
@@ -165,10 +168,16 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
         features = mnist_classifier_extractor(torch_device)
     shape = features.input_shape or (3, image_size, image_size)
     fake = images_from_source(source, n, shape, seed=seed, device=torch_device)
-    reference, floor = reference_images(ref, n, shape, seed=seed)
+    if ref.endswith(".npz"):
+        real = RealFeatures.load(Path(ref), features)
+    else:
+        reference, floor = reference_images(ref, n, shape, seed=seed)
+        real = real_features(reference[:n], floor[:n] if floor is not None else None, features,
+                             default_cache_dir() if cache else None)
+    if save_ref is not None:
+        real.save(save_ref, features)
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    report = run_evaluation(fake, reference, floor, features, chosen, seed=seed,
-                            cache_dir=default_cache_dir() if cache else None)
+    report = evaluate_features(fake, real, features, chosen, seed=seed)
     click.echo(report.table())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"

@@ -16,9 +16,18 @@ from ganforge.evaluation.extractors import (
     mnist_classifier_extractor,
 )
 from ganforge.evaluation.periodic import MnistPeriodicEvaluator, periodic_evaluator
-from ganforge.evaluation.report import METRICS, Report, compare, evaluate
+from ganforge.evaluation.report import (
+    METRICS,
+    RealFeatures,
+    Report,
+    compare,
+    evaluate,
+    evaluate_features,
+    real_features,
+)
 from ganforge.evaluation.sources import images_from_source, mnist_reference, reference_images
 
 __all__ = ["FeatureExtractor", "InceptionExtractor", "find_inception_file", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
-           "periodic_evaluator", "METRICS", "Report", "compare", "evaluate", "images_from_source",
+           "periodic_evaluator", "METRICS", "RealFeatures", "Report", "compare", "evaluate", "evaluate_features",
+           "real_features", "images_from_source",
            "mnist_reference", "reference_images"]

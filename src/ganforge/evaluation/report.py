@@ -11,6 +11,7 @@ import torch
 from ganforge.errors import DataError
 from ganforge.evaluation.cache import cached_features
 from ganforge.evaluation.extractors import FeatureExtractor
+from ganforge.images import atomic_write
 from ganforge.metrics import (
     class_coverage,
     frechet_distance_from_features,
@@ -86,6 +87,63 @@ def compare(real: torch.Tensor, fake: torch.Tensor, extractor: FeatureExtractor,
                             extractor, metrics, seed=seed)
 
 
+@dataclass
+class RealFeatures:
+    """Features of the reference set, and of a held-out real set for the floor (optional)."""
+
+    reference: np.ndarray
+    floor: np.ndarray | None = None
+    floor_probabilities: np.ndarray | None = None
+
+    def save(self, path: Path, extractor: FeatureExtractor) -> None:
+        """An .npz that `ganforge evaluate --ref FILE.npz` reads back (same extractor only)."""
+        arrays = {"features": self.reference, "extractor": np.array(extractor.name),
+                  "identity": np.array(extractor.identity)}
+        if self.floor is not None:
+            arrays["floor_features"] = self.floor
+        if self.floor_probabilities is not None:
+            arrays["floor_probabilities"] = self.floor_probabilities
+        atomic_write(Path(path), lambda tmp: np.savez(tmp, **arrays))
+
+    @classmethod
+    def load(cls, path: Path, extractor: FeatureExtractor) -> "RealFeatures":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read reference statistics ({exc})") from None
+        if "features" not in arrays or "identity" not in arrays:
+            raise DataError(f"{path}: not a ganforge reference file (needs 'features' and 'identity'; "
+                            "make one with `ganforge evaluate ... --save-ref FILE.npz`)")
+        if str(arrays["identity"]) != extractor.identity:
+            raise DataError(f"{path}: made with other {arrays.get('extractor', 'unknown')} features "
+                            f"than the {extractor.name} extractor in use")
+        return cls(arrays["features"], arrays.get("floor_features"), arrays.get("floor_probabilities"))
+
+
+def real_features(reference: torch.Tensor, floor: torch.Tensor | None, extractor: FeatureExtractor,
+                  cache_dir: Path | None = None) -> RealFeatures:
+    """Features of the real sets, through the cache when `cache_dir` is given."""
+    floor_f = cached_features(floor, extractor, cache_dir) if floor is not None else None
+    floor_p = extractor.probabilities(floor) if floor is not None else None
+    return RealFeatures(cached_features(reference, extractor, cache_dir), floor_f, floor_p)
+
+
+def evaluate_features(fake: torch.Tensor, real: RealFeatures, extractor: FeatureExtractor,
+                      metrics: tuple[str, ...] = METRICS, seed: int = 0) -> Report:
+    """Metrics of `fake` against the reference features, and of the floor set against them."""
+    n = len(fake)
+    if len(real.reference) < n or (real.floor is not None and len(real.floor) < n):
+        raise DataError(f"the reference has {len(real.reference)} images, fewer than n={n}")
+    model, classes = compare_features(real.reference[:n], extractor.features(fake), extractor.probabilities(fake),
+                                      extractor, metrics, seed=seed)
+    report = Report(extractor.name, n, model, classes=classes)
+    if real.floor is not None:
+        probs = real.floor_probabilities[:n] if real.floor_probabilities is not None else None
+        report.floor, _ = compare_features(real.reference[:n], real.floor[:n], probs, extractor, metrics, seed=seed)
+    return report
+
+
 def evaluate(fake: torch.Tensor, reference: torch.Tensor, floor: torch.Tensor | None,
              extractor: FeatureExtractor, metrics: tuple[str, ...] = METRICS, seed: int = 0,
              cache_dir: Path | None = None) -> Report:
@@ -94,12 +152,5 @@ def evaluate(fake: torch.Tensor, reference: torch.Tensor, floor: torch.Tensor | 
     n = len(fake)
     if len(reference) < n or (floor is not None and len(floor) < n):
         raise DataError(f"the reference has fewer than n={n} images")
-    real_f = cached_features(reference[:n], extractor, cache_dir)
-    model, classes = compare_features(real_f, extractor.features(fake), extractor.probabilities(fake),
-                                      extractor, metrics, seed=seed)
-    report = Report(extractor.name, n, model, classes=classes)
-    if floor is not None:
-        floor_f = cached_features(floor[:n], extractor, cache_dir)
-        floor_probs = extractor.probabilities(floor[:n]) if "is" in metrics else None
-        report.floor, _ = compare_features(real_f, floor_f, floor_probs, extractor, metrics, seed=seed)
-    return report
+    real = real_features(reference[:n], floor[:n] if floor is not None else None, extractor, cache_dir)
+    return evaluate_features(fake, real, extractor, metrics, seed)
