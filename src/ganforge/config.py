@@ -82,6 +82,7 @@ class TrainConfig:
     clip: float | None = None  # WGAN weight clipping of D's parameters to [-clip, clip]
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (BCE losses)
     ema_decay: float | None = None  # EMA of G's weights, used for samples, evaluation and loading
+    augment: str | None = None  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout"
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
     steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops

@@ -301,3 +301,12 @@ def test_spectral_norm_and_label_smoothing_train(tmp_path):
     assert ganforge.load(run).load_discriminator()(torch.zeros(1, 3, 16, 16)).shape == (1,)
     with pytest.raises(ConfigError, match="--label-smoothing works with the BCE losses"):
         train(tiny_config(tmp_path / "h", loss="hinge", label_smoothing=0.1), progress=False)
+
+
+def test_diffaugment_trains_and_resumes_exactly(tmp_path):
+    kw = dict(augment="color,translation,cutout")
+    straight = train(tiny_config(tmp_path / "a", steps=4, **kw), progress=False)
+    resumed = resume(train(tiny_config(tmp_path / "b", steps=2, **kw), progress=False), steps=4, progress=False)
+    assert torch.equal(weights(straight)["generator"]["net.0.weight"], weights(resumed)["generator"]["net.0.weight"])
+    plain = train(tiny_config(tmp_path / "c", steps=4), progress=False)
+    assert not torch.equal(weights(straight)["generator"]["net.0.weight"], weights(plain)["generator"]["net.0.weight"])

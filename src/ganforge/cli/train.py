@@ -20,7 +20,7 @@ FLAG_FIELDS = {
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
     "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"),
     "label_smoothing": ("train", "label_smoothing"), "ema_decay": ("train", "ema_decay"),
-    "spectral_norm": ("model", "spectral_norm"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "spectral_norm": ("model", "spectral_norm"), "augment": ("train", "augment"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
     "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
@@ -70,6 +70,7 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--penalty-weight", type=float, help="lambda of gp / gamma of r1 [10].")
 @click.option("--penalty-every", type=click.IntRange(min=1), help="Lazy penalty: every k steps, weighted by k [1].")
 @click.option("--clip", type=float, help="WGAN weight clipping of D to [-c, c].")
+@click.option("--augment", help="DiffAugment policy for D's inputs, e.g. color,translation,cutout [off].")
 @click.option("--label-smoothing", type=float, help="One-sided: D's real target is 1 - s, e.g. 0.1 [0].")
 @click.option("--ema-decay", type=float, help="EMA of G's weights for sampling/evaluation, e.g. 0.999 [off].")
 @click.option("--spectral-norm/--no-spectral-norm", default=None, help="Spectral norm in D (drops its BatchNorm) [off].")

@@ -27,18 +27,22 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                noise: Callable[[int], torch.Tensor],
                autocast: Callable[[], ContextManager] = nullcontext,
                penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-               clip: float | None = None) -> StepStats:
+               clip: float | None = None,
+               augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (N, C, H, W) in [-1, 1]; noise(n) -> (n, latent_dim) latent vectors;
     autocast() wraps the forward passes (mixed precision); losses are computed in float32.
     penalty(D, real, fake) is added to the discriminator's loss (gradient penalty, R1); `clip`
     clamps D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
+    augment(x) transforms every batch D sees, real and fake, differentiably (DiffAugment).
     """
+    seen = augment or (lambda images: images)
     for real in real_batches:
         with autocast():
             fake = generator(noise(real.shape[0]))  # keeps its graph: the G update reuses it
-            real_logits, fake_logits = discriminator(real).float(), discriminator(fake.detach()).float()
+            real_logits = discriminator(seen(real)).float()
+            fake_logits = discriminator(seen(fake.detach())).float()
         loss_d = loss.discriminator(real_logits, fake_logits)
         if penalty is not None:
             loss_d = loss_d + penalty(discriminator, real, fake)
@@ -54,11 +58,11 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     # backward work and leaves D's .grad untouched.
     discriminator.requires_grad_(False)
     with autocast():
-        fake_logits_g = discriminator(fake).float()
+        fake_logits_g = discriminator(seen(fake)).float()
         real_logits_g = None
         if loss.generator_needs_real:  # relativistic losses compare fakes with reals
             with torch.no_grad():
-                real_logits_g = discriminator(real_batches[-1]).float()
+                real_logits_g = discriminator(seen(real_batches[-1])).float()
     loss_g = loss.generator(fake_logits_g, real_logits_g)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()

@@ -23,6 +23,7 @@ from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.images import save_grid
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.models import build_discriminator, build_generator
+from ganforge.training.augment import build_augment
 from ganforge.training.batches import BatchStream
 from ganforge.training.ema import EMA
 from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
@@ -93,6 +94,7 @@ class Trainer:
         t = config.train
         self.loss = LOSSES.get(t.loss)
         self.penalty = PENALTIES.get(t.penalty) if t.penalty is not None else None
+        self.augment = build_augment(t.augment)
         if self.loss.needs_lipschitz and self.penalty is None and t.clip is None:
             raise ConfigError(f"--loss {t.loss} needs a Lipschitz constraint on D: add --penalty gp or --clip 0.01")
         if t.label_smoothing > 0:
@@ -223,7 +225,7 @@ class Trainer:
             while (total is None or self.step < total) and time.monotonic() < deadline and not self._interrupted:
                 stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
-                                   self.scheduled_penalty(), t.clip)
+                                   self.scheduled_penalty(), t.clip, self.augment)
                 if self.ema is not None:
                     self.ema.update(self.generator)
                 self.step += 1
