@@ -49,6 +49,7 @@ class ModelConfig:
     width: int = 64  # channels of the last generator / first discriminator layer
     dropout: float = 0.0  # discriminator dropout after each LeakyReLU (0.3 in many DCGAN variants)
     spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018); drops D's BatchNorm
+    attention_res: int | None = None  # resnet: a self-attention block at this resolution (SAGAN)
 
     def validate(self) -> None:
         _positive(self.latent_dim, "model.latent_dim")

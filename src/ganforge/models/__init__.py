@@ -9,10 +9,12 @@ from torch import nn
 
 from ganforge.config import DataConfig, ModelConfig
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ganforge.models.layers import init_dcgan_weights
+from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
+from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.registry import Registry
 
-__all__ = ["ARCHITECTURES", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["ARCHITECTURES", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
+           "ResNetGenerator", "ResNetDiscriminator"]
 
 
 class Architecture:
@@ -29,6 +31,12 @@ ARCHITECTURES.register("dcgan")(Architecture(
     generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
     discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout, m.spectral_norm),
     init=init_dcgan_weights,
+))
+ARCHITECTURES.register("resnet")(Architecture(
+    generator=lambda m, d: ResNetGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.attention_res),
+    discriminator=lambda m, d: ResNetDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm,
+                                                   m.attention_res),
+    init=init_resnet_weights,
 ))
 
 

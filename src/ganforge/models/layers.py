@@ -31,3 +31,20 @@ def upsampling_plan(image_size: int) -> tuple[int, int]:
     if image_size >= 16 and image_size & (image_size - 1) == 0:
         return 4, int(math.log2(image_size // 4))
     raise ValueError(f"image_size must be 28 or a power of two >= 16, got {image_size}")
+
+
+@torch.no_grad()
+def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """Xavier-uniform conv/linear weights, zero biases (the SNGAN reference initialisation);
+    BatchNorm starts at scale 1, shift 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(weight)
+            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            weight.uniform_(-bound, bound, generator=generator)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,43 @@
+"""Named configurations: `ganforge train --preset NAME` starts from one, flags still override."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from ganforge.registry import Registry
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    overrides: dict[str, dict[str, Any]]  # config section -> field -> value
+
+    def apply(self, raw: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """A copy of the config dict `raw` with the preset's values set."""
+        out = copy.deepcopy(raw)
+        for section, values in self.overrides.items():
+            out[section].update(values)
+        return out
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+PRESETS.register("dcgan")(Preset(
+    "The classic DCGAN (Radford et al. 2016): BCE with the non-saturating G loss, Adam 2e-4, beta1 0.5.",
+    {"model": {"arch": "dcgan"}},
+))
+PRESETS.register("sngan")(Preset(
+    "ResNet G and D with spectral norm in D, hinge loss, Adam (0, 0.9), two-time-scale rates "
+    "(D 4e-4, G 1e-4; Heusel et al. 2017), EMA of G (Miyato et al. 2018; Zhang et al. 2019).",
+    {"model": {"arch": "resnet", "spectral_norm": True},
+     "optim": {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},
+     "train": {"loss": "hinge", "ema_decay": 0.999}},
+))
+PRESETS.register("wgan-gp")(Preset(
+    "ResNet G and D (no BatchNorm in D), Wasserstein loss with gradient penalty 10, 5 D steps "
+    "per G step, Adam 1e-4 (0, 0.9) (Gulrajani et al. 2017).",
+    {"model": {"arch": "resnet", "spectral_norm": False},
+     "optim": {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9},
+     "train": {"loss": "wasserstein", "penalty": "gp", "penalty_weight": 10.0, "d_steps": 5}},
+))

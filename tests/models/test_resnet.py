@@ -1,0 +1,52 @@
+import pytest
+import torch
+from torch import nn
+
+from ganforge.config import DataConfig, ModelConfig
+from ganforge.models import build_discriminator, build_generator
+from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator, SelfAttention
+
+
+@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3), (64, 3), (128, 3)])
+def test_shapes_and_ranges(size, channels):
+    g = ResNetGenerator(latent_dim=8, channels=channels, image_size=size, width=8)
+    d = ResNetDiscriminator(channels=channels, image_size=size, width=8)
+    images = g(torch.randn(2, 8) * 10)
+    assert images.shape == (2, channels, size, size) and images.abs().max() <= 1
+    assert d(images).shape == (2,)
+
+
+def test_discriminator_has_no_batchnorm_and_spectral_norm_when_asked():
+    d = ResNetDiscriminator(channels=3, image_size=32, width=8, spectral_norm=True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    convs = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert convs and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    plain = ResNetDiscriminator(channels=3, image_size=32, width=8, spectral_norm=False)
+    assert not any(nn.utils.parametrize.is_parametrized(m) for m in plain.modules())
+
+
+def test_self_attention_starts_as_identity_and_learns():
+    block = SelfAttention(16)
+    x = torch.randn(2, 16, 4, 4)
+    assert torch.equal(block(x), x)  # gamma = 0
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    out = block(x)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+
+
+def test_attention_is_placed_at_the_asked_resolution():
+    g = ResNetGenerator(latent_dim=8, channels=3, image_size=32, width=8, attention_res=16)
+    d = ResNetDiscriminator(channels=3, image_size=32, width=8, attention_res=16)
+    assert sum(isinstance(m, SelfAttention) for m in g.modules()) == 1
+    assert sum(isinstance(m, SelfAttention) for m in d.modules()) == 1
+    assert g(torch.randn(2, 8)).shape == (2, 3, 32, 32)
+
+
+def test_registry_build_is_seeded():
+    data, model = DataConfig(image_size=32, channels=3), ModelConfig(arch="resnet", width=8, spectral_norm=True)
+    a, b = build_generator(model, data, seed=3), build_generator(model, data, seed=3)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    w = build_discriminator(model, data, seed=4).state_dict()["linear.parametrizations.weight.original"]
+    bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
+    assert w.abs().max() <= bound  # Xavier-uniform range
