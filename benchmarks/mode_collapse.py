@@ -1,6 +1,8 @@
 """Mode collapse on 2-D mixtures (ring of 8, grid of 25): modes covered and high-quality fraction.
 
-    python benchmarks/mode_collapse.py [--steps 5000] [--seeds 0,1,2] [--losses nonsaturating,minimax]
+    python benchmarks/mode_collapse.py [--steps 5000] [--seeds 0,1,2] [--losses nonsaturating,wasserstein+gp]
+
+A loss may carry a gradient penalty after a plus sign: wasserstein+gp, nonsaturating+r1.
 
 For every mixture x loss, trains ganforge's MLP GAN (same train_step as the image GANs) once per
 seed, draws 2,500 samples and scores them with ganforge.metrics.mode_coverage (high quality:
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--losses", default="nonsaturating,minimax")
     parser.add_argument("--plot", default="docs/figures/mode_collapse.png")
+    parser.add_argument("--penalty-weight", type=float, default=10.0, help="for gp (lambda) / r1 (gamma)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"{args.steps} steps, batch 256, Adam lr {args.lr} betas (0.5, 0.999), seeds {seeds}, 2,500 samples\n")
@@ -37,7 +40,10 @@ def main() -> None:
         for loss in args.losses.split(","):
             covered, quality = [], []
             for seed in seeds:
-                samples = sample_toy(train_toy_gan(mixture, loss, steps=args.steps, lr=args.lr, seed=seed), 2500)
+                loss_name, _, penalty = loss.partition("+")
+                generator = train_toy_gan(mixture, loss_name, steps=args.steps, lr=args.lr, seed=seed,
+                                          penalty=penalty or None, penalty_weight=args.penalty_weight)
+                samples = sample_toy(generator, 2500)
                 result = mode_coverage(samples.numpy(), mixture.centres.numpy(), mixture.std)
                 covered.append(result["modes_covered"])
                 quality.append(result["high_quality"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganforge.data.toy import Mixture
-from ganforge.losses import LOSSES
+from ganforge.losses import LOSSES, PENALTIES
 from ganforge.models.layers import init_dcgan_weights
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.training.step import train_step
@@ -13,9 +13,14 @@ from ganforge.training.step import train_step
 
 def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 3000, batch_size: int = 256,
                   lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
-                  latent_dim: int = 16, hidden: int = 128, seed: int = 0) -> MLPGenerator:
-    """Train G and D on fresh mixture samples every step; returns the generator (eval mode)."""
+                  latent_dim: int = 16, hidden: int = 128, seed: int = 0, penalty: str | None = None,
+                  penalty_weight: float = 10.0) -> MLPGenerator:
+    """Train G and D on fresh mixture samples every step; returns the generator (eval mode).
+    `penalty` (gp, r1) is added to D's loss with `penalty_weight`."""
     pair = LOSSES.get(loss)
+    penalty_fn = PENALTIES.get(penalty) if penalty is not None else None
+    if pair.needs_lipschitz and penalty_fn is None:
+        raise ValueError(f"loss {loss} needs a penalty")
     init = torch.Generator().manual_seed(seed)
     generator, discriminator = MLPGenerator(latent_dim, 2, hidden), MLPDiscriminator(2, hidden)
     init_dcgan_weights(generator, init)
@@ -29,7 +34,8 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
 
     for _ in range(steps):
         batches = [mixture.sample(batch_size, data_rng) for _ in range(d_steps)]
-        train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise)
+        weighted = (lambda d, real, fake: penalty_weight * penalty_fn(d, real, fake)) if penalty_fn else None
+        train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise, penalty=weighted)
     return generator.eval()
 
 
