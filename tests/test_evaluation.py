@@ -8,7 +8,14 @@ from torch import nn
 
 from ganforge.cli.main import main
 from ganforge.errors import DataError
-from ganforge.evaluation import ModuleExtractor, compare, evaluate, images_from_source, mnist_classifier_extractor
+from ganforge.evaluation import (
+    ModuleExtractor,
+    compare,
+    evaluate,
+    images_from_source,
+    mnist_classifier_extractor,
+    reference_images,
+)
 from ganforge.models.classifier import packaged_classifier_report
 from ganforge.training import train
 from tests.conftest import tiny_config
@@ -77,7 +84,8 @@ def test_sources(tmp_path):
     (np.zeros((5, 28, 28), np.float32), r"expected an \(N, C, H, W\) array"),
     (np.full((5, 1, 28, 28), 3.0, np.float32), "must lie in \\[-1, 1\\]"),
     (np.zeros((5, 1, 28, 28), np.int64), "dtype int64"),
-    (np.zeros((5, 1, 28, 28), np.float32), "has 5 images, fewer than --n 10"),
+    (np.full((5, 1, 28, 28), -0.5, np.float32), "has 5 images, fewer than --n 10"),
+    (np.linspace(0, 1, 12 * 784, dtype=np.float32).reshape(12, 1, 28, 28), "all lie in \\[0, 1\\]; ganforge expects \\[-1, 1\\]"),
 ])
 def test_bad_npy(tmp_path, array, message):
     np.save(tmp_path / "bad.npy", array)
@@ -193,3 +201,18 @@ def test_reference_statistics_belong_to_their_extractor(tmp_path):
     assert RealFeatures.load(tmp_path / "s.npz", a).reference.shape == (5, 2)
     with pytest.raises(DataError, match="made with other meanpool features than the flat extractor"):
         RealFeatures.load(tmp_path / "s.npz", b)
+
+
+def test_folder_and_run_references(tmp_path, capsys):
+    for i in range(6):
+        Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    reference, floor = reference_images(str(tmp_path), 3, (1, 28, 28))
+    assert reference.shape == (3, 1, 28, 28) and floor.shape == (3, 1, 28, 28)
+    values = {round(v, 4) for v in torch.cat([reference, floor]).flatten(1)[:, 0].tolist()}
+    assert len(values) == 6  # two disjoint halves
+    reference, floor = reference_images(str(tmp_path), 4, (1, 28, 28))
+    assert len(reference) == 6 and floor is None  # too few for two halves: all are reference
+    run = train(tiny_config(tmp_path / "r", steps=2), progress=False)
+    reference, floor = reference_images(str(run), 5, None)
+    assert reference.shape == (5, 3, 16, 16) and floor.shape == (5, 3, 16, 16)
+    assert images_from_source(run / "checkpoints" / "step_00000002", 2, None).shape == (2, 3, 16, 16)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -47,6 +49,7 @@ def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[st
     if target.is_dir():  # the state at a given step is unique, so it is already saved
         return target
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{target.name}-"))
+    tmp.chmod(0o755)  # mkdtemp makes 0700; checkpoints are ordinary shared files
     try:
         config.save(tmp / "config.json")
         for name, module in modules.items():
@@ -65,8 +68,16 @@ def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[st
         raise
     if keep is not None:
         for old in list_checkpoints(folder)[:-keep]:
-            shutil.rmtree(old)
+            remove_checkpoint(old)
     return target
+
+
+def remove_checkpoint(checkpoint: Path) -> None:
+    """Rename out of the step_* namespace first, so an interrupted delete never leaves a
+    half-removed folder that still looks complete."""
+    doomed = checkpoint.with_name(f".tmp-delete-{checkpoint.name}-{os.getpid()}")
+    os.replace(checkpoint, doomed)
+    shutil.rmtree(doomed)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -126,7 +137,11 @@ def load_module_state(checkpoint: Path, name: str, module: nn.Module) -> nn.Modu
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
     try:
-        module.load_state_dict(load_file(str(path)), strict=True)
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: unreadable safetensors file ({exc})") from None
+    try:
+        module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise CheckpointError(f"{path}: does not fit the configured model ({first})") from None
@@ -137,4 +152,8 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     path = checkpoint / "trainer_state.pt"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing (this checkpoint cannot be resumed)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: unreadable trainer state ({first})") from None

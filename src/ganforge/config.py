@@ -138,6 +138,16 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         for section in (self.data, self.model, self.optim, self.train):
             section.validate()
+        m, size = self.model, self.data.image_size
+        if m.attention_res is not None and (m.arch != "resnet" or not 4 < m.attention_res < size
+                                            or m.attention_res & (m.attention_res - 1)):
+            raise ConfigError(f"{_name('model.attention_res')} needs --arch resnet and a power of two between "
+                              f"8 and {size // 2} (the inner resolutions), got {m.attention_res}")
+        if m.dropout > 0 and m.arch != "dcgan":
+            raise ConfigError(f"{_name('model.dropout')} applies to --arch dcgan only")
+        if self.train.penalty == "gp" and m.arch == "dcgan" and not m.spectral_norm:
+            raise ConfigError("--penalty gp needs a discriminator without BatchNorm (the penalty is per "
+                              "sample): use --arch resnet or --spectral-norm")
         return self
 
     def to_dict(self) -> dict[str, Any]:

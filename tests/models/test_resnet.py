@@ -50,3 +50,14 @@ def test_registry_build_is_seeded():
     w = build_discriminator(model, data, seed=4).state_dict()["linear.parametrizations.weight.original"]
     bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
     assert w.abs().max() <= bound  # Xavier-uniform range
+
+
+def test_attention_and_dropout_are_checked_against_the_arch():
+    from ganforge.config import RunConfig
+    from ganforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs --arch resnet"):
+        RunConfig(model=ModelConfig(attention_res=14)).validate()
+    with pytest.raises(ConfigError, match="applies to --arch dcgan only"):
+        RunConfig(model=ModelConfig(arch="resnet", dropout=0.3)).validate()
+    RunConfig(data=DataConfig(image_size=32, channels=3), model=ModelConfig(arch="resnet", attention_res=16)).validate()

@@ -20,3 +20,11 @@ def test_same_seed_same_generator():
     a = sample_toy(train_toy_gan(ring, steps=20, seed=3), 10)
     b = sample_toy(train_toy_gan(ring, steps=20, seed=3), 10)
     assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_wasserstein_toy_gan_needs_a_penalty():
+    import pytest
+
+    with pytest.raises(ValueError, match="needs a penalty"):
+        train_toy_gan(ring_mixture(), "wasserstein", steps=1)
+    assert sample_toy(train_toy_gan(ring_mixture(), "wasserstein", steps=3, penalty="gp"), 5).isfinite().all()

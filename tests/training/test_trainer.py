@@ -237,7 +237,7 @@ def test_eval_every_needs_an_evaluator(tmp_path):
 
 @pytest.mark.parametrize("loss", LOSSES.names())
 def test_every_registered_loss_trains(tmp_path, loss):
-    extra = {"penalty": "gp"} if LOSSES.get(loss).needs_lipschitz else {}
+    extra = {"clip": 0.01} if LOSSES.get(loss).needs_lipschitz else {}
     run = train(tiny_config(tmp_path, steps=3, loss=loss, **extra), progress=False)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
@@ -257,11 +257,13 @@ def test_weight_clipping_bounds_the_critic(tmp_path):
 
 @pytest.mark.parametrize("penalty, every", [("gp", 1), ("r1", 2)])
 def test_penalties_train_and_resume_exactly(tmp_path, penalty, every):
-    kw = dict(loss="wasserstein" if penalty == "gp" else "nonsaturating", penalty=penalty, penalty_every=every)
+    kw = dict(loss="wasserstein" if penalty == "gp" else "nonsaturating", penalty=penalty, penalty_every=every,
+              model={"arch": "resnet"} if penalty == "gp" else None)
     straight = train(tiny_config(tmp_path / "a", steps=4, **kw), progress=False)
     half = train(tiny_config(tmp_path / "b", steps=2, **kw), progress=False)
     resumed = resume(half, steps=4, progress=False)
-    assert torch.equal(weights(straight)["discriminator"]["net.0.weight"], weights(resumed)["discriminator"]["net.0.weight"])
+    wa, wb = weights(straight)["discriminator"], weights(resumed)["discriminator"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 def test_lazy_penalty_schedule(tmp_path):
@@ -310,3 +312,46 @@ def test_diffaugment_trains_and_resumes_exactly(tmp_path):
     assert torch.equal(weights(straight)["generator"]["net.0.weight"], weights(resumed)["generator"]["net.0.weight"])
     plain = train(tiny_config(tmp_path / "c", steps=4), progress=False)
     assert not torch.equal(weights(straight)["generator"]["net.0.weight"], weights(plain)["generator"]["net.0.weight"])
+
+
+def test_gp_needs_a_discriminator_without_batchnorm(tmp_path):
+    with pytest.raises(ConfigError, match="--penalty gp needs a discriminator without BatchNorm"):
+        tiny_config(tmp_path, loss="wasserstein", penalty="gp")
+    tiny_config(tmp_path, model={"spectral_norm": True}, loss="wasserstein", penalty="gp")
+
+
+def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(tmp_path):
+    run = train(tiny_config(tmp_path, steps=6), progress=False)
+    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False)
+    assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == ["step_00000003", "step_00000004"]
+
+
+def test_a_fresh_run_in_a_failed_runs_folder_starts_clean(tmp_path):
+    config = tiny_config(tmp_path, steps=2)
+    run_dir = tmp_path / "runs" / "tiny"
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.jsonl").write_text('{"step": 50, "loss_d": 1, "loss_g": 1, "d_real": 0.5, "d_fake": 0.5}\n')
+    train(config, progress=False)
+    assert [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()] == [2]
+
+
+def test_weights_that_became_nan_are_never_saved(tmp_path):
+    trainer = Trainer(tiny_config(tmp_path, steps=2), tmp_path / "run", progress=False)
+    with torch.no_grad():
+        next(trainer.generator.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="generator weights became NaN/Inf"):
+        trainer.save_checkpoint()
+    assert not ckpt.list_checkpoints(tmp_path / "run" / "checkpoints")
+
+
+def test_corrupt_checkpoint_files_are_one_line_errors(tiny):
+    from ganforge.errors import CheckpointError
+
+    run = train(tiny, progress=False)
+    checkpoint = ckpt.find_checkpoint(run)
+    (checkpoint / "generator.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="unreadable safetensors file"):
+        ganforge.load(checkpoint)
+    (checkpoint / "trainer_state.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="unreadable trainer state"):
+        ckpt.load_trainer_state(checkpoint)

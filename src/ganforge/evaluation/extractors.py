@@ -117,6 +117,7 @@ class InceptionExtractor:
 
     name = "inception-v3"
     fd_name = "FID"
+    PREPROCESSING = "uint8-bilinear299-halfpixel-v1"  # part of the cache key: change it with prepare()
     input_shape = None
 
     def __init__(self, path: str | Path | None = None, sha256: str | None = None,
@@ -130,7 +131,8 @@ class InceptionExtractor:
         if sha256 is None and actual not in KNOWN_INCEPTION_SHA256:
             raise DataError(f"{self.path}: unknown Inception file (SHA-256 {actual}); if you trust it, "
                             "pass its SHA-256 explicitly (--inception-sha256)")
-        self.sha256 = self.identity = actual
+        self.sha256 = actual
+        self.identity = f"{actual}:{self.PREPROCESSING}"
         self.device, self.batch_size = torch.device(device), batch_size
         with warnings.catch_warnings():
             # The reference network exists only as TorchScript; torch >= 2.10 marks jit deprecated.

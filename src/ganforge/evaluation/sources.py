@@ -12,6 +12,25 @@ from ganforge.data.transforms import to_signed
 from ganforge.errors import DataError
 
 
+def _is_run(path: Path) -> bool:
+    """A checkpoint, a run folder, or a folder of step_* checkpoints (such as RUN/best)."""
+    from ganforge.checkpoint import CHECKPOINTS_DIR, list_checkpoints
+
+    return (path / "meta.json").is_file() or (path / CHECKPOINTS_DIR).is_dir() or bool(list_checkpoints(path))
+
+
+def _all_images(path: Path, image_shape: tuple[int, int, int] | None) -> torch.Tensor:
+    """Every image of a .npy file or an image folder."""
+    if path.suffix == ".npy":
+        return _npy_images(path)
+    if not path.is_dir():
+        raise DataError(f"{path}: expected a run folder, an image folder or a .npy file")
+    if image_shape is None:
+        raise DataError(f"{path}: an image folder needs an extractor with a fixed input size")
+    channels, size, _ = image_shape
+    return to_signed(load_image_folder(path, size, channels).images)
+
+
 def images_from_source(source: str | Path, n: int, image_shape: tuple[int, int, int] | None,
                        seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
     """n images (N, C, H, W) float in [-1, 1] from a run/checkpoint folder (sampled with `seed`),
@@ -19,19 +38,11 @@ def images_from_source(source: str | Path, n: int, image_shape: tuple[int, int, 
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")
-    if path.suffix == ".npy":
-        images = _npy_images(path)
-    elif (path / "meta.json").is_file() or (path / "checkpoints").is_dir():
+    if _is_run(path):
         import ganforge
 
-        images = ganforge.load(path, device=device).sample(n, seed=seed)
-    elif path.is_dir():
-        if image_shape is None:
-            raise DataError(f"{path}: an image folder needs an extractor with a fixed input size")
-        channels, size, _ = image_shape
-        images = to_signed(load_image_folder(path, size, channels).images)
-    else:
-        raise DataError(f"{path}: expected a run folder, an image folder or a .npy file")
+        return ganforge.load(path, device=device).sample(n, seed=seed)
+    images = _all_images(path, image_shape)
     if len(images) < n:
         raise DataError(f"{path}: has {len(images)} images, fewer than --n {n}")
     return images[:n]
@@ -50,23 +61,26 @@ def _npy_images(path: Path) -> torch.Tensor:
         raise DataError(f"{path}: expected float images in [-1, 1] or uint8, got dtype {array.dtype}")
     if array.size and (np.nanmin(array) < -1.001 or np.nanmax(array) > 1.001 or np.isnan(array).any()):
         raise DataError(f"{path}: float images must lie in [-1, 1] (as `ganforge sample` writes them)")
+    if array.size and array.min() >= 0 and array.max() <= 1 and array.max() > array.min():
+        raise DataError(f"{path}: float values all lie in [0, 1]; ganforge expects [-1, 1] (use x * 2 - 1)")
     return torch.from_numpy(array.astype(np.float32))
 
 
 def reference_images(ref: str, n: int, image_shape: tuple[int, int, int] | None,
                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(reference images, held-out real images for the floor or None) for --ref: "mnist"
-    (train vs test), or a folder / .npy (two random disjoint halves when it has 2n images)."""
+    (train vs test), a run (2n samples), or a folder / .npy (two random disjoint halves when it
+    has 2n images, else all as reference and no floor)."""
     if ref == "mnist":
         return mnist_reference(n, seed)
-    images = images_from_source(ref, n, image_shape)
-    if Path(ref).is_dir() and not (Path(ref) / "meta.json").is_file():
-        images = images_from_source(ref, 0, image_shape)  # all of them, for the two halves
-    elif Path(ref).suffix == ".npy":
-        images = _npy_images(Path(ref))
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    images = images[order]
-    return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images[:n], None)
+    path = Path(ref)
+    if not path.exists():
+        raise DataError(f"--ref {ref}: not found (expected mnist, a folder of images, a .npy or a .npz)")
+    images = images_from_source(path, 2 * n, image_shape, seed) if _is_run(path) else _all_images(path, image_shape)
+    if len(images) < n:
+        raise DataError(f"--ref {ref}: has {len(images)} images, fewer than --n {n}")
+    images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))]
+    return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images, None)
 
 
 def mnist_reference(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -172,10 +172,29 @@ class Trainer:
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.best = dict(state.get("best", {}))
-        self.metrics.truncate_after(self.step)
-        self.evaluations.truncate_after(self.step)
+        self._forget_after(self.step)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop logs and checkpoints past `step`: resuming from an older checkpoint starts a new
+        timeline from there, and a fresh run (step 0) must not mix with a failed one's files."""
+        self.metrics.truncate_after(step)
+        self.evaluations.truncate_after(step)
+        for folder in (self.run_dir / ckpt.CHECKPOINTS_DIR, self.run_dir / BEST_DIR):
+            for checkpoint in ckpt.list_checkpoints(folder):
+                if ckpt.read_meta(checkpoint)["step"] > step:
+                    ckpt.remove_checkpoint(checkpoint)
+
+    def _check_weights_finite(self) -> None:
+        """The last update can make weights NaN/Inf even when its loss was finite."""
+        for name, module in self.modules().items():
+            if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+                found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
+                kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
+                raise TrainingDiverged(f"{name} weights became NaN/Inf by step {self.step}; stopped, {kept}. "
+                                       "Try a lower learning rate.")
 
     def save_checkpoint(self) -> Path:
+        self._check_weights_finite()
         return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config, self.modules(),
                                     self.state_dict(), keep=self.config.train.keep_checkpoints)
 
@@ -212,6 +231,8 @@ class Trainer:
     def fit(self) -> Path:
         t = self.config.train
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.step == 0:
+            self._forget_after(0)
         self.config.save(self.run_dir / "config.json")
         total = self.total_steps()
         deadline = time.monotonic() + t.minutes * 60 if t.minutes is not None else math.inf
@@ -238,12 +259,13 @@ class Trainer:
                 bookkeeping = time.perf_counter()
                 if self.step % t.sample_every == 0:
                     self.save_samples()
-                if self.step % t.checkpoint_every == 0:
-                    self._check_finite(window)  # never checkpoint weights that may have diverged
-                    self.save_checkpoint()
+                # Evaluate first: the checkpoint of this step then records the best so far.
                 if t.eval_every is not None and self.step % t.eval_every == 0:
                     self._check_finite(window)
                     self.evaluate()
+                if self.step % t.checkpoint_every == 0:
+                    self._check_finite(window)  # never checkpoint weights that may have diverged
+                    self.save_checkpoint()
                 window.t0 += time.perf_counter() - bookkeeping  # images/s counts training only
             self._log(window, bar)
             self.save_checkpoint()
@@ -300,7 +322,8 @@ class Trainer:
         self.evaluations.append({"step": self.step, **results})
         metric = self.config.train.best_metric
         value, sign = results[metric], (1 if self.evaluator.higher_is_better[metric] else -1)
-        if not self.best or sign * value > sign * self.best["value"]:
+        if math.isfinite(value) and (not self.best or sign * value > sign * self.best["value"]):
+            self._check_weights_finite()
             self.best = {"value": value, "step": self.step}
             ckpt.save_checkpoint(self.run_dir / BEST_DIR, self.step, self.config, self.modules(),
                                  self.state_dict(), keep=1)
