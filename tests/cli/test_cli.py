@@ -68,6 +68,8 @@ def test_config_file_and_resume(run_dir, tmp_path, capsys):
     (["sample", "/no/such/run"], "Path '/no/such/run' does not exist"),
     (["info", "."], "no checkpoints/step_* inside"),
     (["frobnicate"], "No such command 'frobnicate'"),
+    (["train", "--penalty-weight", "5", "--steps", "1"], "--penalty-weight has no effect without --penalty"),
+    (["train", "--eval-n", "100", "--steps", "1"], "--eval-n has no effect without --eval-every"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
     code, out, err = run_cli(capsys, *args)

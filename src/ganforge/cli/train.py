@@ -48,7 +48,14 @@ def build_config(config_file: Path | None, flags: dict[str, Any], preset: str | 
         section, fields = FLAG_FIELDS[flag]
         for field in (fields,) if isinstance(fields, str) else fields:
             raw[section][field] = value
-    return RunConfig.from_dict(raw, source="command line")
+    config = RunConfig.from_dict(raw, source="command line")
+    for flag, needs, present in (("penalty_weight", "--penalty", config.train.penalty),
+                                 ("penalty_every", "--penalty", config.train.penalty),
+                                 ("eval_n", "--eval-every", config.train.eval_every),
+                                 ("best_metric", "--eval-every", config.train.eval_every)):
+        if flags.get(flag) is not None and present is None:
+            raise click.UsageError(f"--{flag.replace('_', '-')} has no effect without {needs}")
+    return config
 
 
 @click.command(epilog="""\b
