@@ -6,12 +6,12 @@ import logging
 import math
 import signal
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from functools import partial
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 import torch
 from tqdm import tqdm
@@ -188,9 +188,7 @@ class Trainer:
         """The last update can make weights NaN/Inf even when its loss was finite."""
         for name, module in self.modules().items():
             if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
-                found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
-                kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
-                raise TrainingDiverged(f"{name} weights became NaN/Inf by step {self.step}; stopped, {kept}. "
+                raise TrainingDiverged(f"{name} weights became NaN/Inf by step {self.step}; stopped, {self._kept()}. "
                                        "Try a lower learning rate.")
 
     def save_checkpoint(self) -> Path:
@@ -293,10 +291,12 @@ class Trainer:
     def _check_finite(self, window: "_Window") -> None:
         if window.finite():
             return
-        found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
-        kept = f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
         raise TrainingDiverged(f"a loss became NaN/Inf between steps {window.start + 1} and {self.step}; "
-                               f"stopped, {kept}. Try a lower learning rate.")
+                               f"stopped, {self._kept()}. Try a lower learning rate.")
+
+    def _kept(self) -> str:
+        found = ckpt.list_checkpoints(self.run_dir / ckpt.CHECKPOINTS_DIR)
+        return f"last good checkpoint: {found[-1]}" if found else "no checkpoint was saved"
 
     def _log(self, window: "_Window", bar: tqdm) -> None:
         if window.steps == 0:
@@ -314,11 +314,8 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         """Score the generator, log it to evaluations.jsonl, and keep the best checkpoint in best/."""
-        generator = self.sampling_generator
-        was_training = generator.training
-        generator.eval()
-        results = self.evaluator(generator)
-        generator.train(was_training)
+        with _eval_mode(self.sampling_generator) as generator:
+            results = self.evaluator(generator)
         self.evaluations.append({"step": self.step, **results})
         metric = self.config.train.best_metric
         value, sign = results[metric], (1 if self.evaluator.higher_is_better[metric] else -1)
@@ -334,15 +331,23 @@ class Trainer:
     @torch.no_grad()
     def save_samples(self) -> Path:
         """Fixed-noise grid, generator in eval mode (so BatchNorm statistics are not touched)."""
-        generator = self.sampling_generator
-        was_training = generator.training
-        generator.eval()
-        images = generator(self.fixed_noise)
-        generator.train(was_training)
+        with _eval_mode(self.sampling_generator) as generator:
+            images = generator(self.fixed_noise)
         upscale = max(1, 64 // self.config.data.image_size)
         path = save_grid(images, self.run_dir / "samples" / f"step_{self.step:08d}.png", nrow=8, upscale=upscale)
         save_grid(images, self.run_dir / "samples.png", nrow=8, upscale=upscale)
         return path
+
+
+@contextmanager
+def _eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Eval mode inside (BatchNorm statistics untouched), the previous mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class _Window:
