@@ -73,3 +73,37 @@ def test_weights_that_do_not_fit_the_config(run):
     config.write_text(config.read_text().replace('"width": 8', '"width": 16'))
     with pytest.raises(CheckpointError, match="generator.safetensors: does not fit the configured model"):
         ganforge.load(checkpoint)
+
+
+def test_conditional_sampling_labels_and_truncation(tmp_path):
+    from ganforge.errors import InputError
+    from tests.conftest import tiny_config
+
+    gan = ganforge.load(train(tiny_config(tmp_path, {"arch": "resnet", "num_classes": 3}, steps=2), progress=False))
+    assert gan.num_classes == 3
+    assert gan.labels(5).tolist() == [0, 1, 2, 0, 1]  # balanced by default
+    assert gan.labels(3, 2).tolist() == [2, 2, 2] and gan.labels(2, [1, 0]).tolist() == [1, 0]
+    z = gan.latents(4, seed=1)
+    assert torch.equal(gan.sample(4, seed=1, labels=[0, 1, 2, 0]), gan.generate(z))
+    # Non-StyleGAN models truncate by scaling z.
+    assert torch.equal(gan.sample(4, seed=1, truncation=0.5), gan.generate(z * 0.5))
+    for bad, message in ((dict(labels=3), "0..2"), (dict(labels=[0, 1]), "expected 1 or 4"),
+                         (dict(truncation=0.0), "truncation"), (dict(truncation=1.5), "truncation")):
+        with pytest.raises(InputError, match=message):
+            gan.sample(4, **bad)
+
+
+def test_unconditional_model_refuses_labels(run):
+    from ganforge.errors import InputError
+
+    with pytest.raises(InputError, match="unconditional"):
+        ganforge.load(run).sample(2, labels=1)
+
+
+def test_stylegan_truncation_moves_towards_the_mean_w(tmp_path):
+    from tests.conftest import tiny_config
+
+    gan = ganforge.load(train(tiny_config(tmp_path, {"arch": "stylegan"}, steps=2), progress=False))
+    images = gan.sample(3, truncation=1e-6)
+    assert torch.allclose(images[0], images[1], atol=1e-4)  # every w is (almost) w_avg
+    assert not torch.allclose(gan.sample(3)[0], gan.sample(3)[1], atol=1e-4)

@@ -37,6 +37,10 @@ def test_supported_resolutions(size, ok):
     ({"train": {"batch_size": "64"}}, "train.batch_size: expected int"),
     ({"train": {"batch_size": True}}, "train.batch_size: expected int"),
     ({"model": {"depth": 3}}, "unknown key(s) depth"),
+    ({"model": {"num_classes": 1}}, "model.num_classes (--num-classes) must be 0 (unconditional) or >= 2"),
+    ({"model": {"num_classes": 10}, "train": {"steps": 1}}, "needs --arch resnet or stylegan, got dcgan"),
+    ({"model": {"arch": "resnet", "num_classes": 10, "class_head": "aux"}}, "model.class_head (--class-head) must be"),
+    ({"model": {"mapping_depth": 0}}, "model.mapping_depth (--mapping-depth) must be > 0"),
     ({"extra": {}}, "unknown section(s) extra"),
 ])
 def test_bad_values_name_the_setting(raw, message):

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 import ganforge
 from ganforge.cli.main import main
@@ -11,12 +12,20 @@ TINY = ["--dataset", "shapes", "--image-size", "16", "--channels", "3", "--limit
 
 @pytest.mark.parametrize("name", PRESETS.names())
 def test_every_preset_trains_from_the_cli_and_loads(tmp_path, capsys, name):
-    assert main(["train", "--preset", name, *TINY, "--out", str(tmp_path), "--name", name]) == 0, capsys.readouterr().err
+    conditional = "num_classes" in PRESETS.get(name).overrides["model"]
+    extra = ["--num-classes", "3"] if conditional else []  # the shapes have 3 classes
+    args = ["train", "--preset", name, *TINY, *extra, "--out", str(tmp_path), "--name", name]
+    assert main(args) == 0, capsys.readouterr().err
     gan = ganforge.load(tmp_path / name)
     assert gan.sample(3, seed=1).shape == (3, 3, 16, 16)
+    assert torch.isfinite(gan.sample(3, seed=1)).all()
+    if conditional:
+        assert gan.num_classes == 3
+        assert not torch.equal(gan.sample(2, seed=1, labels=0), gan.sample(2, seed=1, labels=2))
     for section, values in PRESETS.get(name).overrides.items():
         for key, value in values.items():
-            assert getattr(getattr(gan.config, section), key) == value
+            if key != "num_classes":
+                assert getattr(getattr(gan.config, section), key) == value
 
 
 def test_flags_override_the_preset():

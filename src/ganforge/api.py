@@ -11,7 +11,10 @@ from torch import nn
 
 from ganforge import checkpoint as ckpt
 from ganforge.config import RunConfig
+from ganforge.errors import InputError
 from ganforge.models import build_discriminator, build_generator
+
+Labels = int | list[int] | torch.Tensor | None
 
 
 @dataclass
@@ -29,23 +32,72 @@ class LoadedGAN:
     def latent_dim(self) -> int:
         return self.config.model.latent_dim
 
+    @property
+    def num_classes(self) -> int:
+        """Classes of a conditional model; 0 when unconditional."""
+        return self.config.model.num_classes
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        d = self.config.data
+        return d.channels, d.image_size, d.image_size
+
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
         """(n, latent_dim) standard normal latents, the same for the same seed on any device."""
         return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
 
+    def labels(self, n: int, labels: Labels = None) -> torch.Tensor | None:
+        """(n,) int64 class labels for a conditional model: `labels` as given (one int for all,
+        or n of them), or balanced 0, 1, ..., K-1, 0, ... when None. None for unconditional models."""
+        if not self.num_classes:
+            if labels is not None:
+                raise InputError("labels: this model is unconditional (trained without --num-classes)")
+            return None
+        if labels is None:
+            return torch.arange(n) % self.num_classes
+        out = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+        if out.numel() == 1:
+            out = out.expand(n).clone()
+        if out.numel() != n:
+            raise InputError(f"labels: expected 1 or {n} labels, got {out.numel()}")
+        if bool((out < 0).any()) or bool((out >= self.num_classes).any()):
+            raise InputError(f"labels: classes must be in 0..{self.num_classes - 1}, got {out.tolist()[:10]}")
+        return out
+
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """Images (N, C, H, W) float in [-1, 1], on the CPU, from latents z (N, latent_dim)."""
+    def generate(self, z: torch.Tensor, labels: Labels = None, truncation: float = 1.0,
+                 batch_size: int = 256) -> torch.Tensor:
+        """Images (N, C, H, W) float in [-1, 1], on the CPU, from latents z (N, latent_dim) and,
+        for conditional models, labels (see `labels`).
+
+        truncation psi in (0, 1] trades variety for typicality: StyleGAN-like models move w
+        towards the mean w (w_avg + psi (w - w_avg)); the others scale z by psi.
+        """
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must be (N, {self.latent_dim}), got {tuple(z.shape)}")
-        chunks = [self.generator(part.to(self.device)).float().cpu() for part in z.split(batch_size)]
+            raise InputError(f"z must be (N, {self.latent_dim}), got {tuple(z.shape)}")
+        if not 0.0 < truncation <= 1.0:
+            raise InputError(f"truncation must be in (0, 1], got {truncation}")
+        y = self.labels(len(z), labels)
+        chunks = []
+        for i in range(0, len(z), batch_size):
+            part = z[i:i + batch_size].to(self.device)
+            part_labels = None if y is None else y[i:i + batch_size].to(self.device)
+            chunks.append(self._forward(part, part_labels, truncation).float().cpu())
         return torch.cat(chunks)
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
-        """n images (N, C, H, W) float in [-1, 1] on the CPU; the same seed gives the same images."""
+    def _forward(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float) -> torch.Tensor:
+        if hasattr(self.generator, "mapping"):  # StyleGAN-like: truncate in w space
+            return self.generator(z, labels, truncation=truncation)
+        z = z * truncation
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    def sample(self, n: int, seed: int = 0, labels: Labels = None, truncation: float = 1.0,
+               batch_size: int = 256) -> torch.Tensor:
+        """n images (N, C, H, W) float in [-1, 1] on the CPU; the same seed gives the same images.
+        Conditional models: `labels` picks the classes (default: balanced over all classes)."""
         if n <= 0:
-            raise ValueError(f"n must be > 0, got {n}")
-        return self.generate(self.latents(n, seed), batch_size)
+            raise InputError(f"n must be > 0, got {n}")
+        return self.generate(self.latents(n, seed), labels, truncation, batch_size)
 
     def load_discriminator(self) -> nn.Module:
         net = build_discriminator(self.config.model, self.config.data)

@@ -11,6 +11,7 @@ from typing import Any
 from ganforge.errors import ConfigError
 
 DATASETS = ("mnist", "folder", "shapes")
+CLASS_HEADS = ("projection", "acgan")
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
@@ -50,10 +51,19 @@ class ModelConfig:
     dropout: float = 0.0  # discriminator dropout after each LeakyReLU (0.3 in many DCGAN variants)
     spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018); drops D's BatchNorm
     attention_res: int | None = None  # resnet: a self-attention block at this resolution (SAGAN)
+    num_classes: int = 0  # > 0: class-conditional G and D (resnet, stylegan); must match the data's classes
+    class_head: str = "projection"  # how a conditional D uses labels: projection, or acgan (auxiliary classifier)
+    mapping_depth: int = 4  # stylegan: layers of the mapping network z -> w
 
     def validate(self) -> None:
         _positive(self.latent_dim, "model.latent_dim")
         _positive(self.width, "model.width")
+        _positive(self.mapping_depth, "model.mapping_depth")
+        if self.num_classes < 0 or self.num_classes == 1:
+            raise ConfigError(f"{_name('model.num_classes')} must be 0 (unconditional) or >= 2, got {self.num_classes}")
+        if self.class_head not in CLASS_HEADS:
+            raise ConfigError(f"{_name('model.class_head')} must be one of {', '.join(CLASS_HEADS)}, "
+                              f"got {self.class_head!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"{_name('model.dropout')} must be in [0, 1), got {self.dropout}")
 
@@ -143,6 +153,9 @@ class RunConfig:
                                             or m.attention_res & (m.attention_res - 1)):
             raise ConfigError(f"{_name('model.attention_res')} needs --arch resnet and a power of two between "
                               f"8 and {size // 2} (the inner resolutions), got {m.attention_res}")
+        if m.num_classes and m.arch not in ("resnet", "stylegan"):
+            raise ConfigError(f"{_name('model.num_classes')} (class-conditional models) needs --arch resnet or "
+                              f"stylegan, got {m.arch}")
         if m.dropout > 0 and m.arch != "dcgan":
             raise ConfigError(f"{_name('model.dropout')} applies to --arch dcgan only")
         if self.train.penalty == "gp" and m.arch == "dcgan" and not m.spectral_norm:

@@ -19,3 +19,7 @@ class CheckpointError(GanforgeError):
 
 class TrainingDiverged(GanforgeError):
     """A loss became NaN or infinite; the run stopped without saving the bad weights."""
+
+
+class InputError(GanforgeError, ValueError):
+    """An argument (image, mask, label, count) that a function cannot use as given."""

@@ -41,3 +41,20 @@ PRESETS.register("wgan-gp")(Preset(
      "optim": {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9},
      "train": {"loss": "wasserstein", "penalty": "gp", "penalty_weight": 10.0, "d_steps": 5}},
 ))
+PRESETS.register("cond-sngan")(Preset(
+    "The sngan preset made class-conditional: conditional BatchNorm in G, a projection "
+    "discriminator (Miyato & Koyama 2018). Set for MNIST's 10 classes; use --num-classes N for "
+    "other data, --class-head acgan for an AC-GAN auxiliary classifier instead.",
+    {"model": {"arch": "resnet", "spectral_norm": True, "num_classes": 10, "class_head": "projection"},
+     "optim": {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},
+     "train": {"loss": "hinge", "ema_decay": 0.999}},
+))
+PRESETS.register("stylegan2-lite")(Preset(
+    "A light StyleGAN2-like generator (mapping network, modulated/demodulated convs, noise "
+    "inputs; no custom ops) against the ResNet discriminator: non-saturating loss, lazy R1 "
+    "every 16 steps, Adam (0, 0.99), EMA of G (Karras et al. 2020).",
+    {"model": {"arch": "stylegan", "spectral_norm": False},
+     "optim": {"lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.0, "beta2": 0.99},
+     "train": {"loss": "nonsaturating", "penalty": "r1", "penalty_weight": 0.1, "penalty_every": 16,
+               "ema_decay": 0.999}},
+))

@@ -77,6 +77,22 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_conditional_run_from_the_cli(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", *TINY, "--arch", "resnet", "--num-classes", "3", "--out", tmp_path,
+                           "--name", "cond")
+    assert code == 0, err
+    run = tmp_path / "cond"
+    code, out, _ = run_cli(capsys, "sample", run, "-n", "4", "--labels", "2", "-o", tmp_path / "twos.npy")
+    assert code == 0
+    code, out, _ = run_cli(capsys, "sample", run, "-n", "6", "-o", tmp_path / "grid.png")
+    assert Image.open(tmp_path / "grid.png").size == ((3 * 18 + 2) * 4, (2 * 18 + 2) * 4)  # a column per class
+    assert "3 classes (projection)" in run_cli(capsys, "info", run)[1]
+    for labels, message in (("5", "classes must be in 0..2"), ("a,b", "expected class indices"),
+                            ("1,2", "expected 1 or 4 labels")):
+        code, _, err = run_cli(capsys, "sample", run, "-n", "4", "--labels", labels, "-o", tmp_path / "x.png")
+        assert code == 2 and message in err and err.count("\n") == 1
+
+
 def test_resume_takes_only_stop_flags(run_dir, capsys):
     code, _, err = run_cli(capsys, "train", "--resume", run_dir, "--lr", "0.1")
     assert code == 2 and "only --steps/--epochs/--minutes may be given with it, not --lr" in err

@@ -61,3 +61,51 @@ def test_attention_and_dropout_are_checked_against_the_arch():
     with pytest.raises(ConfigError, match="applies to --arch dcgan only"):
         RunConfig(model=ModelConfig(arch="resnet", dropout=0.3)).validate()
     RunConfig(data=DataConfig(image_size=32, channels=3), model=ModelConfig(arch="resnet", attention_res=16)).validate()
+
+
+def test_conditional_batchnorm_uses_each_class_scale_and_shift():
+    from ganforge.models.layers import ConditionalBatchNorm2d
+
+    bn = ConditionalBatchNorm2d(2, num_classes=3)
+    with torch.no_grad():
+        bn.scale.copy_(torch.tensor([[1.0, 1.0], [2.0, 3.0], [0.5, 0.5]]))
+        bn.shift.copy_(torch.tensor([[0.0, 0.0], [1.0, -1.0], [0.0, 0.0]]))
+    x = torch.randn(4, 2, 3, 3)
+    labels = torch.tensor([1, 1, 0, 2])
+    normed = nn.functional.batch_norm(x, None, None, training=True)
+    out = bn(x, labels)
+    assert torch.allclose(out[0], normed[0] * torch.tensor([2.0, 3.0])[:, None, None]
+                          + torch.tensor([1.0, -1.0])[:, None, None], atol=1e-5)
+    assert torch.allclose(out[2], normed[2], atol=1e-5)
+    assert torch.allclose(out[3], normed[3] * 0.5, atol=1e-5)
+
+
+def test_projection_discriminator_adds_the_class_embedding_inner_product():
+    d = ResNetDiscriminator(channels=3, image_size=16, width=8, spectral_norm=False, num_classes=4)
+    x = torch.randn(3, 3, 16, 16)
+    labels = torch.tensor([0, 3, 1])
+    h = nn.functional.relu(d.blocks(x)).sum((2, 3))
+    expected = d.linear(h).view(-1) + (d.projection.weight[labels] * h).sum(1)
+    assert torch.allclose(d(x, labels), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="pass labels"):
+        d(x)
+
+
+def test_acgan_discriminator_returns_class_logits():
+    d = ResNetDiscriminator(channels=3, image_size=16, width=8, num_classes=4, class_head="acgan")
+    logits, classes = d(torch.randn(2, 3, 16, 16))
+    assert logits.shape == (2,) and classes.shape == (2, 4)
+    assert nn.utils.parametrize.is_parametrized(d.classifier, "weight")  # spectral norm on the head too
+
+
+def test_conditional_generator_gets_labels():
+    g = ResNetGenerator(latent_dim=8, channels=3, image_size=16, width=8, num_classes=3)
+    with torch.no_grad():
+        for m in g.modules():
+            if hasattr(m, "shift"):
+                m.shift.normal_()
+    g.eval()
+    z = torch.randn(2, 8)
+    assert not torch.allclose(g(z, torch.tensor([0, 0])), g(z, torch.tensor([2, 2])))
+    with pytest.raises(ValueError, match="int64 of shape"):
+        g(z, torch.tensor([0.0, 1.0]))

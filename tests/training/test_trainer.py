@@ -8,6 +8,7 @@ import torch
 
 import ganforge
 from ganforge import checkpoint as ckpt
+from ganforge.data import ImageTensorDataset
 from ganforge.errors import ConfigError, DataError, TrainingDiverged
 from ganforge.losses import LOSSES, AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
 from ganforge.training import Trainer, resume, train
@@ -56,11 +57,15 @@ def test_same_seed_same_run(tmp_path):
     assert not torch.equal(weights(c)["generator"]["net.0.weight"], wa["generator"]["net.0.weight"])
 
 
-@pytest.mark.parametrize("d_steps", [1, 2])
-def test_resume_is_exact(tmp_path, d_steps):
+@pytest.mark.parametrize("d_steps, model", [
+    (1, None), (2, None),
+    (1, {"arch": "resnet", "num_classes": 3}),  # conditional BN + projection D; labels in the batch stream
+    (1, {"arch": "stylegan", "num_classes": 3, "class_head": "acgan"}),  # noise inputs, w_avg, AC-GAN head
+])
+def test_resume_is_exact(tmp_path, d_steps, model):
     # 8 steps straight == 4 steps, stop, resume, 4 more: every weight, buffer and Adam moment.
-    straight = train(tiny_config(tmp_path / "a", steps=8, d_steps=d_steps), progress=False)
-    half = train(tiny_config(tmp_path / "b", steps=4, d_steps=d_steps), progress=False)
+    straight = train(tiny_config(tmp_path / "a", model, steps=8, d_steps=d_steps), progress=False)
+    half = train(tiny_config(tmp_path / "b", model, steps=4, d_steps=d_steps), progress=False)
     resumed = resume(half, steps=8, progress=False)
     assert resumed == half
     wa, wb = weights(straight), weights(resumed)
@@ -355,3 +360,21 @@ def test_corrupt_checkpoint_files_are_one_line_errors(tiny):
     (checkpoint / "trainer_state.pt").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="unreadable trainer state"):
         ckpt.load_trainer_state(checkpoint)
+
+
+def test_conditional_training_checks_the_labels_and_draws_one_column_per_class(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(ConfigError, match="use --num-classes 3"):
+        Trainer(tiny_config(tmp_path, {"arch": "resnet", "num_classes": 10}), tmp_path / "r", progress=False)
+    unlabelled = ImageTensorDataset(torch.zeros(16, 3, 16, 16, dtype=torch.uint8))
+    with pytest.raises(ConfigError, match="needs labelled images"):
+        Trainer(tiny_config(tmp_path, {"arch": "resnet", "num_classes": 3}), tmp_path / "r", dataset=unlabelled,
+                progress=False)
+    trainer = Trainer(tiny_config(tmp_path, {"arch": "resnet", "num_classes": 3}, steps=2), tmp_path / "r",
+                      progress=False)
+    assert trainer.fixed_labels[:7].tolist() == [0, 1, 2, 0, 1, 2, 0]
+    run = trainer.fit()
+    # 3 classes -> 6 columns (two per class), 10 rows of 16 px images, 2 px padding, upscaled x4.
+    assert Image.open(run / "samples.png").size == ((6 * 18 + 2) * 4, (10 * 18 + 2) * 4)
+

@@ -25,20 +25,39 @@ def infer_format(out: Path, fmt: str | None) -> str:
     return "files"
 
 
+def parse_labels(text: str | None) -> list[int] | None:
+    """'3' -> [3], '0,1,2' -> [0, 1, 2]; None stays None."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected class indices like 3 or 0,1,2, got {text!r}",
+                                 param_hint="'--labels'") from None
+
+
 @click.command(epilog="""\b
 Examples:
   ganforge sample runs/mnist-dcgan-20261130-120000 -n 64 -o grid.png
   ganforge sample RUN -n 1000 -o samples.npy        # (N, C, H, W) float32 in [-1, 1]
-  ganforge sample RUN -n 100 -o samples/            # one PNG per image""")
+  ganforge sample RUN -n 100 -o samples/            # one PNG per image
+  ganforge sample COND_RUN -n 60 --labels 3          # class-conditional: sixty 3s
+  ganforge sample RUN --truncation 0.7               # less variety, more typical images""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
 @click.option("-n", "--num", default=64, show_default=True, type=click.IntRange(min=1), help="Images to draw.")
 @click.option("-o", "--out", default="samples.png", show_default=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npy array or a folder for one PNG per image.")
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="Override the format the name implies.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same images.")
-@click.option("--nrow", type=click.IntRange(min=1), help="Images per grid row [square].")
+@click.option("--nrow", type=click.IntRange(min=1),
+              help="Images per grid row [square; one column per class for conditional models].")
+@click.option("--labels", "label_text", help="Conditional models: one class for all, or N comma-separated "
+                                             "[balanced over all classes].")
+@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="Truncation psi: below 1 trades variety for typical images.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
-def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int | None, device: str) -> None:
+def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int | None, label_text: str | None,
+           truncation: float, device: str) -> None:
     """Draw images from a trained run (its latest checkpoint) or a checkpoint folder."""
     import ganforge
     from ganforge.images import save_grid, save_images, save_npy
@@ -46,7 +65,10 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
 
     fmt = infer_format(out, fmt)
     gan = ganforge.load(run, device=resolve_device(device))
-    images = gan.sample(num, seed=seed)
+    labels = parse_labels(label_text)
+    images = gan.sample(num, seed=seed, labels=labels, truncation=truncation)
+    if nrow is None and gan.num_classes and labels is None and gan.num_classes <= 16:
+        nrow = gan.num_classes
     if fmt == "grid":
         save_grid(images, out, nrow=nrow, upscale=max(1, 64 // images.shape[-1]))
     elif fmt == "npy":
@@ -79,7 +101,8 @@ def info(run: Path, as_json: bool) -> None:
         ("checkpoint", str(checkpoint)),
         ("step", meta["step"]),
         ("written by", f"ganforge {meta['version']} (format {meta['format_version']})"),
-        ("model", f"{m.arch}, latent {m.latent_dim}, width {m.width}"),
+        ("model", f"{m.arch}, latent {m.latent_dim}, width {m.width}"
+                  + (f", {m.num_classes} classes ({m.class_head})" if m.num_classes else "")),
         ("images", f"{d.channels}x{d.image_size}x{d.image_size} from {d.dataset}" + (f" ({d.path})" if d.path else "")),
         ("parameters", f"generator {params['generator']:,}, discriminator {params['discriminator']:,}"),
         ("training", f"loss {t.loss}, batch {t.batch_size}, lr G {config.optim.lr_g:g} / D {config.optim.lr_d:g}, "

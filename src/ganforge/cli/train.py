@@ -15,7 +15,8 @@ FLAG_FIELDS = {
     "dataset": ("data", "dataset"), "data": ("data", "path"), "image_size": ("data", "image_size"),
     "channels": ("data", "channels"), "skip_bad": ("data", "skip_bad"), "limit": ("data", "limit"),
     "arch": ("model", "arch"), "latent_dim": ("model", "latent_dim"), "width": ("model", "width"),
-    "dropout": ("model", "dropout"),
+    "dropout": ("model", "dropout"), "num_classes": ("model", "num_classes"), "class_head": ("model", "class_head"),
+    "mapping_depth": ("model", "mapping_depth"),
     "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
@@ -73,7 +74,12 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--channels", type=click.IntRange(1, 3), help="1 = grayscale, 3 = RGB [1].")
 @click.option("--skip-bad", is_flag=True, default=False, help="Skip unreadable images instead of stopping.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N images.")
-@click.option("--arch", help="Model family: dcgan or resnet (SNGAN style) [dcgan].")
+@click.option("--arch", help="Model family: dcgan, resnet (SNGAN style) or stylegan (StyleGAN2-lite) [dcgan].")
+@click.option("--num-classes", type=click.IntRange(min=0),
+              help="Class-conditional G and D with this many classes (resnet, stylegan) [0: off].")
+@click.option("--class-head", type=click.Choice(["projection", "acgan"]),
+              help="How a conditional D uses labels: projection or an AC-GAN classifier [projection].")
+@click.option("--mapping-depth", type=click.IntRange(min=1), help="stylegan: mapping network layers [4].")
 @click.option("--attention-res", type=click.IntRange(min=4), help="resnet: self-attention at this resolution.")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
 @click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")

@@ -11,10 +11,11 @@ from ganforge.config import DataConfig, ModelConfig
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
+from ganforge.models.stylegan import StyleGenerator, init_stylegan_weights
 from ganforge.registry import Registry
 
 __all__ = ["ARCHITECTURES", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
-           "ResNetGenerator", "ResNetDiscriminator"]
+           "ResNetGenerator", "ResNetDiscriminator", "StyleGenerator", "is_conditional", "generate"]
 
 
 class Architecture:
@@ -33,11 +34,29 @@ ARCHITECTURES.register("dcgan")(Architecture(
     init=init_dcgan_weights,
 ))
 ARCHITECTURES.register("resnet")(Architecture(
-    generator=lambda m, d: ResNetGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.attention_res),
+    generator=lambda m, d: ResNetGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.attention_res,
+                                           m.num_classes),
     discriminator=lambda m, d: ResNetDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm,
-                                                   m.attention_res),
+                                                   m.attention_res, m.num_classes, m.class_head),
     init=init_resnet_weights,
 ))
+ARCHITECTURES.register("stylegan")(Architecture(
+    generator=lambda m, d: StyleGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.num_classes,
+                                          m.mapping_depth),
+    discriminator=lambda m, d: ResNetDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm,
+                                                   None, m.num_classes, m.class_head),
+    init=init_stylegan_weights,
+))
+
+
+def is_conditional(net: nn.Module) -> bool:
+    """Whether a generator or discriminator takes class labels."""
+    return getattr(net, "num_classes", 0) > 0
+
+
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """generator(z), or generator(z, labels) for a conditional one (labels (N,) int)."""
+    return generator(z) if labels is None else generator(z, labels)
 
 
 def _build(part: str, model: ModelConfig, data: DataConfig, seed: int | None) -> nn.Module:

@@ -19,7 +19,7 @@ def init_dcgan_weights(module: nn.Module, generator: torch.Generator | None = No
             nn.init.normal_(weight, 0.0, 0.02, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02, generator=generator)
             nn.init.zeros_(m.bias)
 
@@ -45,6 +45,37 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
             weight.uniform_(-bound, bound, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.Embedding):  # the projection discriminator's class embedding
+            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            bound = math.sqrt(6.0 / sum(weight.shape))
+            weight.uniform_(-bound, bound, generator=generator)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are looked up per class (de Vries et al. 2017; Miyato &
+    Koyama 2018): x (N, C, H, W), labels (N,) int in [0, num_classes) -> (N, C, H, W)."""
+
+    def __init__(self, num_features: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(num_features, affine=False)
+        self.scale = nn.Parameter(torch.ones(num_classes, num_features))
+        self.shift = nn.Parameter(torch.zeros(num_classes, num_features))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        return h * self.scale[labels][:, :, None, None] + self.shift[labels][:, :, None, None]
+
+
+def check_labels(labels: torch.Tensor | None, num_classes: int, batch: int) -> None:
+    """Conditional networks need labels (N,) int in [0, num_classes); unconditional ones none."""
+    if num_classes == 0:
+        if labels is not None:
+            raise ValueError("this network is unconditional; call it without labels")
+        return
+    if labels is None:
+        raise ValueError(f"this network is class-conditional ({num_classes} classes); pass labels (N,)")
+    if labels.shape != (batch,) or labels.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"labels must be int64 of shape ({batch},), got {labels.dtype} {tuple(labels.shape)}")

@@ -6,6 +6,11 @@ Generator: z -> linear -> start x start x (width * 2^(n-1)) -> n up-blocks halvi
 -> tanh. Discriminator: n down-blocks doubling channels (ReLU, 3x3 conv, ReLU, 3x3 conv,
 avg-pool; the first without the leading ReLU) -> ReLU -> sum over space -> linear logit; no
 BatchNorm, spectral norm on every layer when asked.
+
+Class-conditional (num_classes > 0): the generator's block BatchNorms take per-class scale and
+shift (conditional BN); the discriminator adds the projection term <embed(y), h> to its logit
+(Miyato & Koyama 2018), or with class_head="acgan" returns (logit, class logits) from an
+auxiliary classifier instead and ignores labels (AC-GAN, Odena et al. 2017).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.models.layers import upsampling_plan
+from ganforge.models.layers import ConditionalBatchNorm2d, check_labels, upsampling_plan
 
 
 def _identity(layer: nn.Module) -> nn.Module:
@@ -43,15 +48,20 @@ class SelfAttention(nn.Module):
 
 
 class UpBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, num_classes: int = 0) -> None:
         super().__init__()
-        self.bn1, self.bn2 = nn.BatchNorm2d(c_in), nn.BatchNorm2d(c_out)
+        if num_classes:
+            self.bn1, self.bn2 = ConditionalBatchNorm2d(c_in, num_classes), ConditionalBatchNorm2d(c_out, num_classes)
+        else:
+            self.bn1, self.bn2 = nn.BatchNorm2d(c_in), nn.BatchNorm2d(c_out)
+        self.conditional = num_classes > 0
         self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, 1, 1), nn.Conv2d(c_out, c_out, 3, 1, 1)
         self.shortcut = nn.Conv2d(c_in, c_out, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2, mode="nearest")
-        h = self.conv2(F.relu(self.bn2(self.conv1(h))))
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        norm = (lambda bn, t: bn(t, labels)) if self.conditional else (lambda bn, t: bn(t))
+        h = F.interpolate(F.relu(norm(self.bn1, x)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(norm(self.bn2, self.conv1(h))))
         return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
@@ -69,37 +79,46 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    """z (N, latent_dim) -> images (N, channels, image_size, image_size) in [-1, 1]."""
+    """z (N, latent_dim), labels (N,) int when conditional -> images (N, channels, image_size,
+    image_size) in [-1, 1]."""
 
     def __init__(self, latent_dim: int = 128, channels: int = 3, image_size: int = 32, width: int = 64,
-                 attention_res: int | None = None) -> None:
+                 attention_res: int | None = None, num_classes: int = 0) -> None:
         super().__init__()
         self.start, stages = upsampling_plan(image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.num_classes = num_classes
         c = width * 2 ** (stages - 1)
         self.c0 = c
         self.linear = nn.Linear(latent_dim, self.start * self.start * c)
         blocks: list[nn.Module] = []
         size = self.start
         for _ in range(stages):
-            blocks.append(UpBlock(c, max(c // 2, width)))
+            blocks.append(UpBlock(c, max(c // 2, width), num_classes))
             c, size = max(c // 2, width), size * 2
             if size == attention_res:
                 blocks.append(SelfAttention(c))
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.ModuleList(blocks)
         self.out = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(True), nn.Conv2d(c, channels, 3, 1, 1), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_labels(labels, self.num_classes, z.shape[0])
         x = self.linear(z).view(z.shape[0], self.c0, self.start, self.start)
-        return self.out(self.blocks(x))
+        for block in self.blocks:
+            x = block(x, labels) if isinstance(block, UpBlock) else block(x)
+        return self.out(x)
 
 
 class ResNetDiscriminator(nn.Module):
-    """images (N, channels, image_size, image_size) -> logits (N,)."""
+    """images (N, channels, image_size, image_size), labels (N,) with the projection head ->
+    logits (N,); with the AC-GAN head -> (logits (N,), class logits (N, num_classes))."""
 
     def __init__(self, channels: int = 3, image_size: int = 32, width: int = 64, spectral_norm: bool = True,
-                 attention_res: int | None = None) -> None:
+                 attention_res: int | None = None, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
+        if class_head not in ("projection", "acgan"):
+            raise ValueError(f"class_head must be projection or acgan, got {class_head!r}")
+        self.num_classes, self.class_head = num_classes, class_head
         _, stages = upsampling_plan(image_size)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else _identity
         blocks: list[nn.Module] = []
@@ -111,7 +130,17 @@ class ResNetDiscriminator(nn.Module):
             c_in, c, size = c, c * 2, size // 2
         self.blocks = nn.Sequential(*blocks)
         self.linear = sn(nn.Linear(c_in, 1))
+        self.projection = sn(nn.Embedding(num_classes, c_in)) if num_classes and class_head == "projection" else None
+        self.classifier = sn(nn.Linear(c_in, num_classes)) if num_classes and class_head == "acgan" else None
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor,
+                labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.projection is not None:
+            check_labels(labels, self.num_classes, images.shape[0])
         h = F.relu(self.blocks(images)).sum((2, 3))
-        return self.linear(h).view(-1)
+        logits = self.linear(h).view(-1)
+        if self.projection is not None:
+            return logits + (self.projection(labels) * h).sum(1)
+        if self.classifier is not None:
+            return logits, self.classifier(h)
+        return logits

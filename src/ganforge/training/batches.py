@@ -13,25 +13,26 @@ from ganforge.errors import DataError
 
 
 class BatchStream:
-    """Endless (N, C, H, W) float batches in [-1, 1] on `device`; each epoch is a fresh
-    permutation seeded by (seed, epoch), the last incomplete batch of an epoch is dropped."""
+    """Endless (images (N, C, H, W) float in [-1, 1], labels (N,) int64 or None) batches on
+    `device`; labels only with `with_labels`. Each epoch is a fresh permutation seeded by (seed,
+    epoch); the last incomplete batch of an epoch is dropped."""
 
     def __init__(self, dataset: ImageTensorDataset, batch_size: int, seed: int,
                  device: torch.device, start_batch: int = 0,
-                 memory_format: torch.memory_format = torch.contiguous_format) -> None:
+                 memory_format: torch.memory_format = torch.contiguous_format, with_labels: bool = False) -> None:
         if len(dataset) < batch_size:
             raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch "
                             f"({batch_size}); lower --batch-size or add images")
         self.dataset, self.batch_size, self.seed, self.device = dataset, batch_size, seed, device
         self.batches_per_epoch = len(dataset) // batch_size
         self.position = start_batch
-        self.memory_format = memory_format
+        self.memory_format, self.with_labels = memory_format, with_labels
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
 
-    def __iter__(self) -> Iterator[torch.Tensor]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         return self
 
-    def __next__(self) -> torch.Tensor:
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         epoch, index = divmod(self.position, self.batches_per_epoch)
         if epoch != self._epoch:
             rng = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
@@ -40,4 +41,5 @@ class BatchStream:
         self.position += 1
         # Move uint8 pixels, convert on the device: 4x less host-to-device traffic.
         batch = to_signed(self.dataset.images[picked].to(self.device, non_blocking=True))
-        return batch.contiguous(memory_format=self.memory_format)
+        labels = self.dataset.labels[picked].to(self.device, non_blocking=True) if self.with_labels else None
+        return batch.contiguous(memory_format=self.memory_format), labels

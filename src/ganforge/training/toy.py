@@ -29,11 +29,11 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas, foreach=True)
     data_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
 
-    def noise(n: int) -> torch.Tensor:
-        return torch.randn(n, latent_dim, generator=noise_rng)
+    def noise(n: int) -> tuple[torch.Tensor, None]:
+        return torch.randn(n, latent_dim, generator=noise_rng), None
 
     for _ in range(steps):
-        batches = [mixture.sample(batch_size, data_rng) for _ in range(d_steps)]
+        batches = [(mixture.sample(batch_size, data_rng), None) for _ in range(d_steps)]
         weighted = (lambda d, real, fake: penalty_weight * penalty_fn(d, real, fake)) if penalty_fn else None
         train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise, penalty=weighted)
     return generator.eval()

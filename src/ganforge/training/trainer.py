@@ -22,7 +22,7 @@ from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.images import save_grid
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
-from ganforge.models import build_discriminator, build_generator
+from ganforge.models import build_discriminator, build_generator, generate
 from ganforge.training.augment import build_augment
 from ganforge.training.batches import BatchStream
 from ganforge.training.ema import EMA
@@ -109,6 +109,9 @@ class Trainer:
         shape = (config.data.channels, config.data.image_size, config.data.image_size)
         if self.dataset.image_shape != shape:
             raise ConfigError(f"dataset images are {self.dataset.image_shape}, the config expects {shape}")
+        self.num_classes = config.model.num_classes
+        if self.num_classes:
+            check_dataset_classes(self.dataset, self.num_classes)
 
         self.memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
         self.generator = build_generator(config.model, config.data, seed=t.seed).to(
@@ -121,8 +124,13 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), foreach=True)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2), foreach=True)
         self.latent_rng = torch.Generator(device=self.device).manual_seed(t.seed + 2)
-        self.fixed_noise = torch.randn(SAMPLE_GRID_SIZE, config.model.latent_dim,
+        # Sample grids: one column per class for conditional models.
+        self.grid_columns = self.num_classes * max(1, 8 // self.num_classes) if 0 < self.num_classes <= 16 else 8
+        grid_size = self.grid_columns * max(1, SAMPLE_GRID_SIZE // self.grid_columns)
+        self.fixed_noise = torch.randn(grid_size, config.model.latent_dim,
                                        generator=torch.Generator().manual_seed(t.seed + 3)).to(self.device)
+        self.fixed_labels = (torch.arange(grid_size, device=self.device) % self.num_classes
+                             if self.num_classes else None)
         self.step = 0
         # Dropout draws from the global RNG; seed it here and save/restore it with checkpoints.
         torch.manual_seed(t.seed)
@@ -208,8 +216,12 @@ class Trainer:
             limits.append(max(1, math.ceil(t.epochs * per_epoch)))
         return min(limits) if limits else None
 
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
+    def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z (n, latent_dim), uniformly drawn class labels (n,) for conditional models, else None)."""
+        z = torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
+        if not self.num_classes:
+            return z, None
+        return z, torch.randint(self.num_classes, (n,), generator=self.latent_rng, device=self.device)
 
     def scheduled_penalty(self) -> Callable | None:
         """The weighted penalty for this step: every `penalty_every` steps, weight x interval
@@ -235,7 +247,7 @@ class Trainer:
         total = self.total_steps()
         deadline = time.monotonic() + t.minutes * 60 if t.minutes is not None else math.inf
         batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
-                              memory_format=self.memory_format)
+                              memory_format=self.memory_format, with_labels=self.num_classes > 0)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=not self.progress, dynamic_ncols=True,
                    desc="training")
         window = _Window(self.step)
@@ -332,10 +344,11 @@ class Trainer:
     def save_samples(self) -> Path:
         """Fixed-noise grid, generator in eval mode (so BatchNorm statistics are not touched)."""
         with _eval_mode(self.sampling_generator) as generator:
-            images = generator(self.fixed_noise)
+            images = generate(generator, self.fixed_noise, self.fixed_labels)
         upscale = max(1, 64 // self.config.data.image_size)
-        path = save_grid(images, self.run_dir / "samples" / f"step_{self.step:08d}.png", nrow=8, upscale=upscale)
-        save_grid(images, self.run_dir / "samples.png", nrow=8, upscale=upscale)
+        nrow = self.grid_columns
+        path = save_grid(images, self.run_dir / "samples" / f"step_{self.step:08d}.png", nrow=nrow, upscale=upscale)
+        save_grid(images, self.run_dir / "samples.png", nrow=nrow, upscale=upscale)
         return path
 
 
@@ -375,6 +388,18 @@ class _Window:
         record["images_per_s"] = self.images / elapsed if elapsed > 0 else 0.0
         record["time"] = datetime.now().isoformat(timespec="seconds")
         return record
+
+
+def check_dataset_classes(dataset: ImageTensorDataset, num_classes: int) -> None:
+    """A conditional model needs every image labelled with a class in [0, num_classes) and as
+    many classes as the data has."""
+    if bool((dataset.labels < 0).any()):
+        raise ConfigError("model.num_classes (--num-classes) needs labelled images; this dataset has unlabelled "
+                          "ones (an image folder needs one subfolder per class)")
+    found = len(dataset.classes) or int(dataset.labels.max()) + 1
+    if found != num_classes:
+        raise ConfigError(f"model.num_classes (--num-classes) is {num_classes} but the dataset has {found} "
+                          f"classes; use --num-classes {found}")
 
 
 def new_run_dir(config: RunConfig) -> Path:
