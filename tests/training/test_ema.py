@@ -34,6 +34,17 @@ def test_decay_by_hand():
     assert not ema.shadow[0].weight.requires_grad and not ema.shadow.training
 
 
+def test_warm_up_forgets_the_initial_weights_quickly():
+    ema = EMA(net(), decay=0.999)
+    assert ema.decay_at(0) == pytest.approx(0.1) and ema.decay_at(90) == pytest.approx(0.91)
+    assert ema.decay_at(10**6) == 0.999 and ema.decay_at(None) == 0.999
+    model = net()
+    with torch.no_grad():
+        model[0].weight.add_(10.0)
+    ema.update(model, step=0)  # 0.1 * w + 0.9 * (w + 10) = w + 9
+    assert torch.allclose(ema.shadow[0].weight, net()[0].weight + 9.0)
+
+
 def test_bad_decay():
     with pytest.raises(ValueError):
         EMA(net(), decay=1.0)

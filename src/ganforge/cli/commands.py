@@ -178,8 +178,11 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
     import json
 
-    from ganforge.evaluation import (InceptionExtractor, RealFeatures, evaluate_features, images_from_source,
-                                     mnist_classifier_extractor, real_features, reference_images)
+    import numpy as np
+
+    from ganforge.evaluation import (InceptionExtractor, RealFeatures, conditional_accuracy, evaluate_features,
+                                     images_from_source, mnist_classifier_extractor, real_features, reference_images)
+    from ganforge.evaluation.sources import run_num_classes
     from ganforge.evaluation.cache import default_cache_dir
     from ganforge.images import atomic_write
     from ganforge.training import resolve_device
@@ -201,6 +204,11 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
         real.save(save_ref, features)
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
     report = evaluate_features(fake, real, features, chosen, seed=seed)
+    num_classes = run_num_classes(source)
+    probabilities = features.probabilities(fake) if num_classes else None
+    if probabilities is not None and probabilities.shape[1] >= num_classes:
+        # Conditional runs are sampled with labels i mod K: does the classifier see the asked class?
+        report.model["conditional_accuracy"] = conditional_accuracy(probabilities, np.arange(n) % num_classes)
     click.echo(report.table())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"

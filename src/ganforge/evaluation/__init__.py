@@ -21,6 +21,7 @@ from ganforge.evaluation.report import (
     RealFeatures,
     Report,
     compare,
+    conditional_accuracy,
     evaluate,
     evaluate_features,
     real_features,
@@ -28,6 +29,6 @@ from ganforge.evaluation.report import (
 from ganforge.evaluation.sources import images_from_source, mnist_reference, reference_images
 
 __all__ = ["FeatureExtractor", "InceptionExtractor", "find_inception_file", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
-           "periodic_evaluator", "METRICS", "RealFeatures", "Report", "compare", "evaluate", "evaluate_features",
+           "periodic_evaluator", "METRICS", "RealFeatures", "Report", "compare", "conditional_accuracy", "evaluate", "evaluate_features",
            "real_features", "images_from_source",
            "mnist_reference", "reference_images"]

@@ -144,6 +144,14 @@ def evaluate_features(fake: torch.Tensor, real: RealFeatures, extractor: Feature
     return report
 
 
+def conditional_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of class-conditional samples whose predicted class (argmax of `probabilities`,
+    (N, K)) is the class they were generated for (`labels`, (N,))."""
+    if len(probabilities) != len(labels):
+        raise DataError(f"{len(probabilities)} predictions but {len(labels)} labels")
+    return float((np.asarray(probabilities).argmax(1) == np.asarray(labels)).mean())
+
+
 def evaluate(fake: torch.Tensor, reference: torch.Tensor, floor: torch.Tensor | None,
              extractor: FeatureExtractor, metrics: tuple[str, ...] = METRICS, seed: int = 0,
              cache_dir: Path | None = None) -> Report:

@@ -31,10 +31,21 @@ def _all_images(path: Path, image_shape: tuple[int, int, int] | None) -> torch.T
     return to_signed(load_image_folder(path, size, channels).images)
 
 
+def run_num_classes(source: str | Path) -> int:
+    """Classes of the conditional model in a run/checkpoint folder; 0 for anything else."""
+    path = Path(source)
+    if not path.exists() or path.suffix == ".npy" or not _is_run(path):
+        return 0
+    from ganforge.checkpoint import find_checkpoint, read_config
+
+    return read_config(find_checkpoint(path)).model.num_classes
+
+
 def images_from_source(source: str | Path, n: int, image_shape: tuple[int, int, int] | None,
                        seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
-    """n images (N, C, H, W) float in [-1, 1] from a run/checkpoint folder (sampled with `seed`),
-    a folder of images, or a .npy file (float in [-1, 1] or uint8 in [0, 255])."""
+    """n images (N, C, H, W) float in [-1, 1] from a run/checkpoint folder (sampled with `seed`;
+    conditional models with balanced labels i mod K), a folder of images, or a .npy file (float
+    in [-1, 1] or uint8 in [0, 255])."""
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")

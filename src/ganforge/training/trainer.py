@@ -258,7 +258,7 @@ class Trainer:
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
                                    self.scheduled_penalty(), t.clip, self.augment)
                 if self.ema is not None:
-                    self.ema.update(self.generator)
+                    self.ema.update(self.generator, self.step)
                 self.step += 1
                 window.add(stats, t.batch_size * t.d_steps)
                 bar.update(1)
