@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--out", default="runs/presets")
     parser.add_argument("--figures", default="docs/figures/presets")
+    parser.add_argument("--reuse", action="store_true", help="Score existing runs in --out instead of retraining.")
     args = parser.parse_args()
     figures = Path(args.figures)
     figures.mkdir(parents=True, exist_ok=True)
@@ -48,12 +49,15 @@ def main() -> None:
                  "eval_n": 1000, "sample_every": args.eval_every, "log_every": 50, "checkpoint_every": 10**6,
                  "out": args.out, "name": name}
         config = build_config(None, flags, preset=name)
+        run = Path(args.out) / name
         started = time.monotonic()
-        run = train(config, progress=False, evaluator_factory=periodic_evaluator)
+        if not (args.reuse and (run / "checkpoints").is_dir()):
+            run = train(config, progress=False, evaluator_factory=periodic_evaluator)
         elapsed = time.monotonic() - started
         gan = ganforge.load(run)
         fake = gan.sample(args.n, seed=0)
         report = evaluate(fake, reference, floor, extractor, metrics=("fd", "kid", "is", "prdc"))
+        report.model, report.floor = _short_names(report.model), _short_names(report.floor)
         floor_row = floor_row or report.floor
         accuracy = None
         if gan.num_classes:
@@ -64,7 +68,7 @@ def main() -> None:
         for picture in ("samples.png", "training_curves.png", "evaluation_curves.png"):
             if (run / picture).is_file():
                 shutil.copy(run / picture, figures / f"{name}_{picture}")
-        print(f"{name}: {gan.step} steps in {elapsed / 60:.1f} min, FD {report.model['fd']:.2f}"
+        print(f"{name}: {gan.step} steps, FD {report.model['fd']:.2f}"
               + (f", conditional accuracy {accuracy:.4f}" if accuracy is not None else ""), flush=True)
 
     print(f"\n{args.minutes:g} min per preset, width {args.width}, n = {args.n}, mnist-classifier features\n")
@@ -76,6 +80,18 @@ def main() -> None:
     f = floor_row
     print(f"| real vs real (floor) | | | {f['fd']:.1f} | {f['kid']:.1f} | {f['is']:.2f} | {f['precision']:.3f} | "
           f"{f['recall']:.3f} | |")
+
+
+def _short_names(values: dict[str, float]) -> dict[str, float]:
+    """Report rows ("FD (mnist-classifier features)", "KID (...)", ...) -> fd, kid, is, precision, recall."""
+    out = {}
+    for key, value in values.items():
+        for short in ("fd", "kid", "is"):
+            if key.lower().startswith(short + " "):
+                out[short] = value
+        if key in ("precision", "recall", "density", "coverage"):
+            out[key] = value
+    return out
 
 
 if __name__ == "__main__":

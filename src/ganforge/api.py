@@ -48,13 +48,18 @@ class LoadedGAN:
 
     def labels(self, n: int, labels: Labels = None) -> torch.Tensor | None:
         """(n,) int64 class labels for a conditional model: `labels` as given (one int for all,
-        or n of them), or balanced 0, 1, ..., K-1, 0, ... when None. None for unconditional models."""
+        or n of them), or balanced 0, 1, ..., K-1, 0, ... when None; a float (n, K) tensor passes
+        as soft labels (class weights, for morphs). None for unconditional models."""
         if not self.num_classes:
             if labels is not None:
                 raise InputError("labels: this model is unconditional (trained without --num-classes)")
             return None
         if labels is None:
             return torch.arange(n) % self.num_classes
+        if isinstance(labels, torch.Tensor) and labels.is_floating_point():  # soft labels: class weights
+            if labels.shape != (n, self.num_classes):
+                raise InputError(f"labels: soft labels must be ({n}, {self.num_classes}), got {tuple(labels.shape)}")
+            return labels.float()
         out = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
         if out.numel() == 1:
             out = out.expand(n).clone()

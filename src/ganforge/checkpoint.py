@@ -157,3 +157,39 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: unreadable trainer state ({first})") from None
+
+
+def save_network(path: Path, module: nn.Module, config: dict[str, Any]) -> Path:
+    """One stand-alone network (an inversion encoder, an inpainting or segmentation net) as a
+    .safetensors file whose metadata holds the constructor arguments `config`; written atomically."""
+    from ganforge.images import atomic_write
+
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    atomic_write(Path(path), lambda tmp: save_file(state, str(tmp), metadata={"config": json.dumps(config)}))
+    return Path(path)
+
+
+def load_network(path: Path, build: Any) -> tuple[nn.Module, dict[str, Any]]:
+    """(build(**config) with the saved weights, config) from a file written by save_network."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: network file not found")
+    try:
+        with safe_open(str(path), "pt") as handle:
+            config = json.loads((handle.metadata() or {})["config"])
+        module = build(**config)
+        module.load_state_dict(load_file(str(path)))
+    except (SafetensorError, KeyError, TypeError, RuntimeError, json.JSONDecodeError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a ganforge network file ({type(exc).__name__}: {exc})") from None
+    return module, config
+
+
+def run_folder(path: str | Path) -> Path:
+    """The run folder of a run folder or of one of its checkpoint folders (RUN/checkpoints/step_*
+    or RUN/best/step_*): where networks trained on a run (encoder, inpainter) are kept."""
+    path = Path(path)
+    if (path / "meta.json").is_file():
+        return path.parent.parent
+    return path

@@ -1,4 +1,5 @@
-"""Turning image batches into pictures: grids, PNG files and .npy arrays."""
+"""Turning image batches into pictures (grids, PNG files, .npy arrays) and picture files into
+images and masks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.transforms import to_uint8
+from ganforge.data.transforms import to_signed, to_uint8
+from ganforge.errors import InputError
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -73,8 +75,64 @@ def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample"
     return paths
 
 
+def save_image(image: torch.Tensor, path: str | Path) -> Path:
+    """One (C, H, W) or (1, C, H, W) image in [-1, 1] as a PNG at its own size (atomic)."""
+    picture = to_pil(to_uint8(image.reshape(-1, *image.shape[-3:])[:1].cpu())[0])
+    atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
+    return Path(path)
+
+
 def save_npy(images: torch.Tensor, path: str | Path) -> Path:
     """(N, C, H, W) float32 array in [-1, 1]."""
     array = images.detach().cpu().float().numpy()
     atomic_write(Path(path), lambda tmp: np.save(tmp, array))
     return Path(path)
+
+
+def load_image(path: str | Path, shape: tuple[int, int, int], what: str = "image") -> torch.Tensor:
+    """One picture file as (C, H, W) float in [-1, 1], which must already be `shape` (C, H, W):
+    a model works at its own size, so a wrong size or channel count is an error, not a resize."""
+    channels, height, width = shape
+    picture = _open_picture(path, what)
+    if picture.size != (width, height):
+        raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, the model needs {width}x{height}")
+    mode = {1: "L", 3: "RGB"}[channels]
+    found = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "P": 3}.get(picture.mode)
+    if found != channels:
+        raise InputError(f"{path}: {what} has {found or picture.mode} channel(s) ({picture.mode}), "
+                         f"the model needs {channels} ({mode})")
+    array = np.asarray(picture.convert(mode), dtype=np.uint8)
+    array = array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return to_signed(torch.from_numpy(array.copy()))
+
+
+def load_mask(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
+    """A mask picture as (H, W) bool, True where pixels are missing (white / non-zero), which
+    must be `size` (H, W) and mark some but not all pixels."""
+    picture = _open_picture(path, "mask")
+    if picture.size != (size[1], size[0]):
+        raise InputError(f"{path}: mask is {picture.width}x{picture.height}, the image is {size[1]}x{size[0]}")
+    hole = torch.from_numpy(np.asarray(picture.convert("L")) > 127)
+    return check_mask(hole, size, str(path))
+
+
+def check_mask(hole: torch.Tensor, size: tuple[int, int], name: str = "mask") -> torch.Tensor:
+    """(H, W) bool hole (True = missing) of the right size, neither empty nor everything."""
+    if hole.shape != size:
+        raise InputError(f"{name}: mask is {tuple(hole.shape)}, the image is {size}")
+    if not bool(hole.any()):
+        raise InputError(f"{name}: mask is empty (no missing pixels: white marks the hole)")
+    if bool(hole.all()):
+        raise InputError(f"{name}: mask covers the whole image (nothing known to fill from)")
+    return hole.bool()
+
+
+def _open_picture(path: str | Path, what: str) -> Image.Image:
+    try:
+        picture = Image.open(path)
+        picture.load()
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} file not found") from None
+    except (OSError, SyntaxError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from None
+    return picture

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ganforge import __version__
+from ganforge.cli.apps import inpaint, interpolate, invert, restore, train_encoder, train_inpainter
 from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
 from ganforge.cli.train import presets, train
 from ganforge.errors import GanforgeError
@@ -21,6 +22,8 @@ Examples:
   ganforge train --resume runs/mnist-dcgan-20261130-120000 --steps 5000
   ganforge sample runs/mnist-dcgan-20261130-120000 -n 64 -o grid.png
   ganforge info runs/mnist-dcgan-20261130-120000
+  ganforge interpolate RUN --gif walk.gif       # latent walk between two seeds
+  ganforge inpaint digit.png --run RUN --mask center
 """
 
 
@@ -38,6 +41,8 @@ cli.add_command(download_mnist)
 cli.add_command(train_classifier)
 cli.add_command(evaluate)
 cli.add_command(presets)
+for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:

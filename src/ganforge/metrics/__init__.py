@@ -9,8 +9,9 @@ from ganforge.metrics.distances import (
     kernel_inception_distance,
     precision_recall_density_coverage,
 )
+from ganforge.metrics.image_quality import psnr, ssim
 from ganforge.metrics.modes import mode_coverage
 
-__all__ = ["feature_statistics", "frechet_distance", "frechet_distance_from_features",
+__all__ = ["psnr", "ssim", "feature_statistics", "frechet_distance", "frechet_distance_from_features",
            "kernel_inception_distance", "inception_score", "precision_recall_density_coverage",
            "class_coverage", "mode_coverage"]

@@ -56,7 +56,8 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
 
 class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm whose scale and shift are looked up per class (de Vries et al. 2017; Miyato &
-    Koyama 2018): x (N, C, H, W), labels (N,) int in [0, num_classes) -> (N, C, H, W)."""
+    Koyama 2018): x (N, C, H, W), labels (N,) int in [0, num_classes) -> (N, C, H, W).
+    Soft labels (N, num_classes) float mix the classes' scales and shifts (class morphs)."""
 
     def __init__(self, num_features: int, num_classes: int) -> None:
         super().__init__()
@@ -66,16 +67,24 @@ class ConditionalBatchNorm2d(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.norm(x)
-        return h * self.scale[labels][:, :, None, None] + self.shift[labels][:, :, None, None]
+        if labels.ndim == 2:
+            scale, shift = labels.to(h.dtype) @ self.scale, labels.to(h.dtype) @ self.shift
+        else:
+            scale, shift = self.scale[labels], self.shift[labels]
+        return h * scale[:, :, None, None] + shift[:, :, None, None]
 
 
 def check_labels(labels: torch.Tensor | None, num_classes: int, batch: int) -> None:
-    """Conditional networks need labels (N,) int in [0, num_classes); unconditional ones none."""
+    """Conditional networks need labels (N,) int in [0, num_classes), or soft labels
+    (N, num_classes) float (weights of each class, for morphs); unconditional ones none."""
     if num_classes == 0:
         if labels is not None:
             raise ValueError("this network is unconditional; call it without labels")
         return
     if labels is None:
         raise ValueError(f"this network is class-conditional ({num_classes} classes); pass labels (N,)")
+    if labels.is_floating_point() and labels.shape == (batch, num_classes):
+        return
     if labels.shape != (batch,) or labels.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"labels must be int64 of shape ({batch},), got {labels.dtype} {tuple(labels.shape)}")
+        raise ValueError(f"labels must be int64 of shape ({batch},) or float soft labels ({batch}, {num_classes}), "
+                         f"got {labels.dtype} {tuple(labels.shape)}")

@@ -67,7 +67,8 @@ class MappingNetwork(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 1.0) -> torch.Tensor:
         x = _second_moment_normalise(z)
         if self.embed is not None:
-            y = self.embed(F.one_hot(labels, self.num_classes).to(z.dtype))
+            one_hot = labels if labels.ndim == 2 else F.one_hot(labels, self.num_classes)  # soft labels mix
+            y = self.embed(one_hot.to(z.dtype))
             x = torch.cat([x, _second_moment_normalise(y)], dim=1)
         for layer in self.layers:
             x = F.leaky_relu(layer(x), 0.2) * _GAIN

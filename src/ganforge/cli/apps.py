@@ -1,0 +1,208 @@
+"""`ganforge interpolate | invert | inpaint | restore | train-encoder | train-inpainter`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+RUN = click.option("--run", "run", required=True, type=click.Path(exists=True, path_type=Path),
+                   help="Run folder (latest checkpoint) or checkpoint folder of the generator.")
+DEVICE = click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
+SEED = click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random starts.")
+
+
+def _load(run: Path, device: str):
+    import ganforge
+    from ganforge.training import resolve_device
+
+    return ganforge.load(run, device=resolve_device(device))
+
+
+def _upscale(gan) -> int:
+    return max(1, 64 // gan.image_shape[1])
+
+
+@click.command(epilog="""\b
+Examples:
+  ganforge interpolate RUN --from-seed 0 --to-seed 1 -o walk.png --gif walk.gif
+  ganforge interpolate COND_RUN --morph 3,8 -o morph.png       # class 3 -> class 8, one latent""")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--from-seed", default=0, show_default=True, type=int, help="Seed of the first latent.")
+@click.option("--to-seed", default=1, show_default=True, type=int, help="Seed of the last latent.")
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames, ends included.")
+@click.option("--method", default="slerp", show_default=True, type=click.Choice(["slerp", "linear"]))
+@click.option("--label", type=int, help="Conditional models: the class held fixed [0].")
+@click.option("--morph", help="Conditional models: A,B morphs class A into B for the --from-seed latent.")
+@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("-o", "--out", default="interpolation.png", show_default=True, type=click.Path(path_type=Path),
+              help="Grid PNG of the frames, in order.")
+@click.option("--gif", type=click.Path(dir_okay=False, path_type=Path), help="Also write an animated GIF.")
+@DEVICE
+def interpolate(run: Path, from_seed: int, to_seed: int, steps: int, method: str, label: int | None,
+                morph: str | None, truncation: float, out: Path, gif: Path | None, device: str) -> None:
+    """Walk the latent space between two seeds (or morph between two classes)."""
+    from ganforge.apps import class_morph, interpolate as walk, save_gif
+    from ganforge.cli.commands import parse_labels
+    from ganforge.images import save_grid
+
+    gan = _load(run, device)
+    if morph is not None:
+        pair = parse_labels(morph)
+        if len(pair) != 2:
+            raise click.BadParameter(f"expected two classes A,B, got {morph!r}", param_hint="'--morph'")
+        frames = class_morph(gan, from_seed, pair[0], pair[1], steps)
+    else:
+        frames = walk(gan, from_seed, to_seed, steps, method, label, truncation)
+    save_grid(frames, out, nrow=steps, upscale=_upscale(gan))
+    click.echo(f"wrote {steps} frames to {out}")
+    if gif is not None:
+        save_gif(frames, gif, upscale=_upscale(gan))
+        click.echo(f"wrote {gif}")
+
+
+@click.command(epilog="""\b
+Example:
+  ganforge invert digit.png --run RUN -o inverted/     # reconstruction.png, comparison.png, latent.npy""")
+@click.argument("image", type=click.Path(path_type=Path))
+@RUN
+@click.option("-o", "--out", default="inversion", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--steps", default=300, show_default=True, type=click.IntRange(min=1), help="Optimisation steps.")
+@click.option("--restarts", default=4, show_default=True, type=click.IntRange(min=1), help="Random starts.")
+@click.option("--encoder/--no-encoder", default=True, show_default=True,
+              help="Start one restart from RUN/encoder.safetensors when present (ganforge train-encoder).")
+@SEED
+@DEVICE
+def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder: bool, seed: int, device: str) -> None:
+    """Find the latent whose generated image matches IMAGE (a PNG of the model's size)."""
+    import numpy as np
+    import torch
+
+    from ganforge.apps import invert as project, load_encoder
+    from ganforge.checkpoint import run_folder
+    from ganforge.images import load_image, save_grid, save_image
+    from ganforge.metrics import psnr
+
+    gan = _load(run, device)
+    target = load_image(image, gan.image_shape)[None]
+    start = None
+    net = load_encoder(run_folder(run), gan.device) if encoder else None
+    if net is not None:
+        with torch.no_grad():
+            start = net(target.to(gan.device))
+    result = project(gan, target, steps=steps, restarts=restarts, start=start, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    save_image(result.images, out / "reconstruction.png")
+    save_grid(torch.cat([target, result.images]), out / "comparison.png", nrow=2, upscale=_upscale(gan))
+    np.save(out / "latent.npy", result.latents.numpy())
+    click.echo(f"{result.space} latent -> {out / 'latent.npy'}; reconstruction PSNR "
+               f"{float(psnr(result.images, target)[0]):.2f} dB" + (" (encoder start)" if net is not None else ""))
+
+
+@click.command(epilog="""\b
+Examples:
+  ganforge inpaint damaged.png --run RUN --mask hole.png -o fixed.png     # white = missing
+  ganforge inpaint digit.png --run RUN --mask center --method net -o fixed.png""")
+@click.argument("image", type=click.Path(path_type=Path))
+@RUN
+@click.option("--mask", "mask", required=True,
+              help="Mask PNG of the image's size (white = missing), or center, boxes, scribble.")
+@click.option("--method", default="inversion", show_default=True, type=click.Choice(["inversion", "net", "telea"]),
+              help="inversion: masked GAN inversion + blending; net: RUN/inpainter.safetensors; telea: OpenCV.")
+@click.option("--blend", default="poisson", show_default=True, type=click.Choice(["poisson", "feather", "none"]))
+@click.option("--steps", default=400, show_default=True, type=click.IntRange(min=1))
+@click.option("--restarts", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("-o", "--out", default="inpainted.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
+@SEED
+@DEVICE
+def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: int, restarts: int, out: Path,
+            seed: int, device: str) -> None:
+    """Fill the missing pixels of IMAGE; also writes OUT's stem + _comparison.png."""
+    import torch
+
+    from ganforge.apps import damage, inpaint_inversion, inpaint_net, make_mask, telea_inpaint
+    from ganforge.apps.inpainting import MASKS, load_inpainter
+    from ganforge.images import load_image, load_mask, save_grid, save_image
+
+    gan = _load(run, device)
+    picture = load_image(image, gan.image_shape)[None]
+    size = gan.image_shape[1:]
+    if mask not in MASKS and not Path(mask).exists():
+        raise click.BadParameter(f"{mask!r} is neither a mask file nor one of {', '.join(MASKS)}",
+                                 param_hint="'--mask'")
+    hole = make_mask(mask, size[0], seed) if mask in MASKS else load_mask(mask, size)
+    if method == "inversion":
+        restored, _ = inpaint_inversion(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
+    elif method == "net":
+        restored = inpaint_net(load_inpainter(run, gan.device), picture, hole)
+    else:
+        restored = telea_inpaint(picture, hole)
+    save_image(restored, out)
+    comparison = out.with_name(out.stem + "_comparison.png")
+    save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
+    click.echo(f"wrote {out} and {comparison} (damaged | restored)")
+
+
+@click.command(epilog="""\b
+Example:
+  ganforge restore noisy.png --run RUN --corruption noise --strength 0.3 -o clean.png""")
+@click.argument("image", type=click.Path(path_type=Path))
+@RUN
+@click.option("--corruption", required=True, type=click.Choice(["noise", "blur"]),
+              help="What happened to the image: Gaussian noise or Gaussian blur.")
+@click.option("--strength", default=0.3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Noise std (in [-1, 1] units) or blur sigma (pixels).")
+@click.option("--steps", default=400, show_default=True, type=click.IntRange(min=1))
+@click.option("--restarts", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("-o", "--out", default="restored.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
+@SEED
+@DEVICE
+def restore(image: Path, run: Path, corruption: str, strength: float, steps: int, restarts: int, out: Path,
+            seed: int, device: str) -> None:
+    """Denoise or deblur IMAGE by projecting it onto the generator's images."""
+    from ganforge.apps import restore_inversion
+    from ganforge.images import load_image, save_image
+
+    gan = _load(run, device)
+    picture = load_image(image, gan.image_shape)[None]
+    restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed)
+    save_image(restored, out)
+    click.echo(f"wrote {out}")
+
+
+@click.command("train-encoder")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@SEED
+@DEVICE
+def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str) -> None:
+    """Train an image -> latent encoder on RUN's samples (a start point for `ganforge invert`)."""
+    from ganforge.apps import save_encoder, train_encoder as fit
+    from ganforge.checkpoint import run_folder
+
+    gan = _load(run, device)
+    encoder = fit(gan, steps=steps, batch_size=batch_size, seed=seed, progress=True)
+    click.echo(f"wrote {save_encoder(encoder, run_folder(run))}")
+
+
+@click.command("train-inpainter")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--l1-only", is_flag=True, help="No adversarial term (the ablation).")
+@SEED
+@DEVICE
+def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed: int, device: str) -> None:
+    """Train a U-Net inpainting net on RUN's training data with random holes (L1 + PatchGAN)."""
+    from ganforge.apps import train_inpainter as fit
+    from ganforge.apps.inpainting import save_inpainter
+    from ganforge.data import build_dataset
+    from ganforge.data.transforms import to_signed
+    from ganforge.training import resolve_device
+
+    gan = _load(run, "cpu")
+    images = to_signed(build_dataset(gan.config.data, progress=True).images)
+    result, config = fit(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
+                         seed=seed, device=resolve_device(device), progress=True)
+    click.echo(f"final L1 {result.history[-1]['l1']:.4f}; wrote {save_inpainter(result.generator, config, run)}")
