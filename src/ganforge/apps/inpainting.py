@@ -312,3 +312,34 @@ def load_inpainter(run: str | Path, device: torch.device | str = "cpu") -> torch
                          f"{run_folder(run)}")
     net, _ = load_network(path, UNetGenerator)
     return net.to(device).eval()
+
+
+# ------------------------------------------------------------------------------ comparison
+
+def compare_inpainting(images: torch.Tensor, holes: dict[str, torch.Tensor], methods: dict,
+                       classify=None, labels: torch.Tensor | None = None, examples: int = 0) -> list[dict]:
+    """Score each method on each hole: one row {"mask", "method", "psnr", "ssim", "hole_psnr",
+    ["accuracy"]} per pair, with PSNR/SSIM over whole images (mean over images), PSNR inside the
+    hole only, and, given `classify` (images -> class logits) and `labels`, the classifier's
+    accuracy on the restored images (does the repair keep the identity?). `methods` maps a name
+    to f(images, hole) -> restored; the row "damaged" scores the input with the hole zeroed.
+    `examples` > 0 keeps that many restored images per row under "examples"."""
+    from ganforge.metrics import psnr, ssim
+
+    rows = []
+    for mask_name, hole in holes.items():
+        hole = check_mask(hole, tuple(images.shape[2:]))
+        candidates = {"damaged": lambda x, h: damage(x, h), **methods}
+        for name, method in candidates.items():
+            restored = method(images, hole).cpu()
+            inside = hole[None, None].expand_as(images)
+            hole_mse = ((restored - images)[inside] ** 2).mean().double()
+            row = {"mask": mask_name, "method": name, "psnr": float(psnr(restored, images).mean()),
+                   "ssim": float(ssim(restored, images).mean()), "hole_psnr": float(10 * torch.log10(4.0 / hole_mse))}
+            if classify is not None and labels is not None:
+                with torch.no_grad():
+                    row["accuracy"] = float((classify(restored).argmax(1).cpu() == labels).float().mean())
+            if examples:
+                row["examples"] = restored[:examples]
+            rows.append(row)
+    return rows

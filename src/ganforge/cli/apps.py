@@ -1,4 +1,4 @@
-"""`ganforge interpolate | invert | inpaint | restore | train-encoder | train-inpainter`."""
+"""`ganforge interpolate | invert | inpaint | restore | train-encoder | train-inpainter | export`."""
 
 from __future__ import annotations
 
@@ -206,3 +206,25 @@ def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed:
     result, config = fit(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
                          seed=seed, device=resolve_device(device), progress=True)
     click.echo(f"final L1 {result.history[-1]['l1']:.4f}; wrote {save_inpainter(result.generator, config, run)}")
+
+
+@click.command("export", epilog="""\b
+Examples:
+  ganforge export RUN --format onnx -o generator.onnx         # inputs z [, labels]; output images
+  ganforge export RUN --format torchscript -o generator.pt    # torch.jit.load, no ganforge needed""")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(["onnx", "torchscript"]))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file [generator.onnx / generator.pt].")
+@click.option("--opset", default=18, show_default=True, type=click.IntRange(min=13), help="ONNX opset.")
+def export(run: Path, fmt: str, out: Path | None, opset: int) -> None:
+    """Export RUN's generator (the EMA one when kept) with a dynamic batch size."""
+    from ganforge.export import export_generator
+
+    gan = _load(run, "cpu")
+    out = out or Path("generator.onnx" if fmt == "onnx" else "generator.pt")
+    export_generator(gan, out, fmt, opset)
+    inputs = f"z (N, {gan.latent_dim}) float32" + (f", labels (N,) int64 in 0..{gan.num_classes - 1}"
+                                                    if gan.num_classes else "")
+    c, h, w = gan.image_shape
+    click.echo(f"wrote {out}: inputs {inputs} -> images (N, {c}, {h}, {w}) float32 in [-1, 1]")

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ganforge import __version__
-from ganforge.cli.apps import inpaint, interpolate, invert, restore, train_encoder, train_inpainter
+from ganforge.cli.apps import export, inpaint, interpolate, invert, restore, train_encoder, train_inpainter
 from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
 from ganforge.cli.train import presets, train
 from ganforge.errors import GanforgeError
@@ -41,7 +41,7 @@ cli.add_command(download_mnist)
 cli.add_command(train_classifier)
 cli.add_command(evaluate)
 cli.add_command(presets)
-for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter):
+for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter, export):
     cli.add_command(command)
 
 
