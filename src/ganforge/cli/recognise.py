@@ -1,0 +1,127 @@
+"""`ganforge semi-supervised` (and the recognition commands of the K+1 / pix2pix family)."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import click
+
+
+@click.command("semi-supervised", epilog="""\b
+Example (the published setting, Salimans et al. 2016: 100 labels):
+  ganforge semi-supervised --labels-per-class 10 --epochs 30 --seeds 0,1,2""")
+@click.option("--labels-per-class", default=10, show_default=True, type=int,
+              help="Labelled MNIST training digits per class; the rest are used unlabelled.")
+@click.option("--epochs", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Passes over the 50,000 unlabelled training digits.")
+@click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds (labelled set and weights).")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Also train the same network on the labelled digits alone.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N training digits (quick runs).")
+@click.option("--test-limit", type=click.IntRange(min=1), help="Score on the first N test digits only.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the first seed's K+1 classifier as .safetensors.")
+def semi_supervised(labels_per_class: int, epochs: float, seeds: str, baseline: bool, limit: int | None,
+                    test_limit: int | None, device: str, save: Path | None) -> None:
+    """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
+    from ganforge.apps.semi_supervised import train_semi_supervised
+    from ganforge.data import load_mnist
+    from ganforge.training import resolve_device
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected integers like 0,1,2, got {seeds!r}", param_hint="'--seeds'") from None
+    train, test = load_mnist("train", limit=limit), load_mnist("test", limit=test_limit)
+    flat = lambda ds: ds.images.flatten(1).float() / 255  # noqa: E731
+    x_train, x_test = flat(train), flat(test)
+    torch_device = resolve_device(device)
+    rows = {"K+1 GAN (feature matching)": [], "labelled only": []}
+    for seed in seed_list:
+        for name, gan in (("K+1 GAN (feature matching)", True), ("labelled only", False)):
+            if not gan and not baseline:
+                continue
+            result = train_semi_supervised(x_train, train.labels, x_test, test.labels, labels_per_class, epochs,
+                                           gan=gan, seed=seed, device=torch_device, progress=True)
+            rows[name].append(result)
+            click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} ({result.seconds:.0f} s)")
+            if save is not None and gan and seed == seed_list[0]:
+                from ganforge.checkpoint import save_network
+
+                save_network(save, result.classifier, {"num_classes": 10})
+    click.echo(f"\n{labels_per_class * 10} labels, {epochs:g} epochs, {len(test.labels)} test digits")
+    for name, results in rows.items():
+        if results:
+            errors = [r.test_error * 100 for r in results]
+            spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
+            click.echo(f"  {name:<28} test error {statistics.mean(errors):.2f}% ± {spread:.2f} "
+                       f"(seeds {seeds}; {statistics.mean(r.seconds for r in results):.0f} s per run)")
+
+
+@click.command("segment", epilog="""\b
+Examples:
+  ganforge segment --steps 3000                       # L1 + adversarial, scores on test scenes
+  ganforge segment --steps 3000 --ablation            # also L1 only, the pix2pix ablation
+  ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
+@click.option("--train-scenes", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--test-scenes", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--size", default=64, show_default=True, type=click.IntRange(min=32), help="Scene size in pixels.")
+@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--width", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--l1-only", is_flag=True, help="Train without the adversarial term.")
+@click.option("--ablation", is_flag=True, help="Train both L1 + adversarial and L1 only; print both.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to save the (first) trained net, or the net to use with --predict.")
+@click.option("--predict", "predict_image", type=click.Path(path_type=Path),
+              help="Segment this image with --model instead of training.")
+@click.option("-o", "--out", default="segmentation.png", show_default=True, type=click.Path(path_type=Path),
+              help="Picture: input | prediction | ground truth rows (or the predicted labels with --predict).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="cpu", show_default=True)
+def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, l1_only: bool,
+            ablation: bool, model: Path | None, predict_image: Path | None, out: Path, seed: int, device: str) -> None:
+    """Segment digit scenes pix2pix-style and score mIoU, pixel accuracy and box mAP."""
+    import torch
+
+    from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
+    from ganforge.checkpoint import load_network, save_network
+    from ganforge.data.scenes import SCENE_CLASSES, load_scenes
+    from ganforge.data.transforms import to_signed
+    from ganforge.images import load_image, save_grid, save_image
+    from ganforge.models.unet import UNetGenerator
+    from ganforge.training import resolve_device
+
+    k = len(SCENE_CLASSES)
+    if predict_image is not None:
+        if model is None:
+            raise click.UsageError("--predict needs --model (a net saved by ganforge segment --model)")
+        net, _ = load_network(model, UNetGenerator)
+        picture = load_image(predict_image, (3, size, size), "scene")[None]
+        labels, _ = predict(net.eval(), picture)
+        save_image(colourise(labels, k), out)
+        click.echo(f"wrote {out}; classes present: "
+                   f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")
+        return
+    torch_device = resolve_device(device)
+    train_set = load_scenes("train", train_scenes, size, seed)
+    test_set = load_scenes("test", test_scenes, size, seed)
+    variants = [("L1 + adversarial", 1.0), ("L1 only", 0.0)] if ablation else \
+        [("L1 only", 0.0)] if l1_only else [("L1 + adversarial", 1.0)]
+    click.echo(f"{train_scenes} train / {test_scenes} test scenes of {size}x{size}, {steps} steps, batch {batch_size}")
+    for i, (name, weight) in enumerate(variants):
+        result, config = train_segmenter(train_set, k, steps, batch_size, weight, width=width, seed=seed,
+                                         device=torch_device, progress=True)
+        scores = evaluate_segmenter(result.generator.cpu(), test_set, k)
+        click.echo(f"  {name:<17} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
+                   f"mAP@0.5 {scores['map50']:.4f}  mAP@0.5:0.95 {scores['map50_95']:.4f}")
+        if i == 0:
+            if model is not None:
+                save_network(model, result.generator, config.network_config())
+            labels, _ = predict(result.generator.cpu(), test_set.images[:8])
+            rows = torch.stack([to_signed(test_set.images[:8]), colourise(labels, k),
+                                colourise(test_set.masks[:8], k)], 1).flatten(0, 1)
+            save_grid(rows, out, nrow=3, upscale=max(1, 128 // size))
+            click.echo(f"  picture: {out} (input | prediction | ground truth)")
