@@ -54,6 +54,7 @@ class ModelConfig:
     num_classes: int = 0  # > 0: class-conditional G and D (resnet, stylegan); must match the data's classes
     class_head: str = "projection"  # how a conditional D uses labels: projection, or acgan (auxiliary classifier)
     mapping_depth: int = 4  # stylegan: layers of the mapping network z -> w
+    noise_inputs: bool = True  # stylegan: per-pixel noise inputs (off: a deterministic generator)
 
     def validate(self) -> None:
         _positive(self.latent_dim, "model.latent_dim")
@@ -103,6 +104,7 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "fp32"  # fp32; bf16 autocast; auto = bf16 where the hardware has it natively
     channels_last: bool = True  # NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md)
+    sync_bn: bool = False  # several processes: BatchNorm statistics over the global batch (CUDA only)
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000

@@ -10,7 +10,8 @@ import click
 from ganforge import __version__
 from ganforge.cli.apps import export, inpaint, interpolate, invert, restore, train_encoder, train_inpainter
 from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
-from ganforge.cli.recognise import segment, semi_supervised
+from ganforge.cli.recognise import augment, segment, semi_supervised
+from ganforge.cli.serve import serve
 from ganforge.cli.train import presets, train
 from ganforge.errors import GanforgeError
 
@@ -42,7 +43,7 @@ cli.add_command(download_mnist)
 cli.add_command(train_classifier)
 cli.add_command(evaluate)
 cli.add_command(presets)
-for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter, export, semi_supervised, segment):
+for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter, export, semi_supervised, segment, augment, serve):
     cli.add_command(command)
 
 

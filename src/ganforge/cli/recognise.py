@@ -125,3 +125,34 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
                                 colourise(test_set.masks[:8], k)], 1).flatten(0, 1)
             save_grid(rows, out, nrow=3, upscale=max(1, 128 // size))
             click.echo(f"  picture: {out} (input | prediction | ground truth)")
+
+
+@click.command("augment", epilog="""\b
+Example:
+  ganforge augment runs/cond --per-class 50 --synthetic-per-class 500 --steps 1500""")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--per-class", default=50, show_default=True, type=click.IntRange(min=1),
+              help="Real labelled MNIST training digits per class.")
+@click.option("--synthetic-per-class", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Generated digits per class added to them.")
+@click.option("--steps", default=1500, show_default=True, type=click.IntRange(min=1),
+              help="Classifier updates, the same with and without generated digits.")
+@click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds.")
+@click.option("--device", default="cpu", show_default=True)
+def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, seeds: str, device: str) -> None:
+    """Does a conditional GAN's data help a classifier trained on few labels? (MNIST test accuracy)"""
+    import ganforge
+    from ganforge.apps.augmentation import augmentation_experiment
+    from ganforge.data import load_mnist
+    from ganforge.training import resolve_device
+
+    gan = ganforge.load(run, device=resolve_device(device))
+    train, test = load_mnist("train"), load_mnist("test")
+    diffs = []
+    for seed in (int(s) for s in seeds.split(",")):
+        r = augmentation_experiment(gan, train.images, train.labels, test.images, test.labels, per_class,
+                                    synthetic_per_class, steps, seed=seed, device=device)
+        diffs.append(r["difference"])
+        click.echo(f"seed {seed}: {r['real_images']} real -> accuracy {r['real_only']:.2%}; "
+                   f"+ {r['generated_images']} generated -> {r['real_plus_gan']:.2%} ({r['difference'] * 100:+.2f} points)")
+    click.echo(f"mean difference {statistics.mean(diffs) * 100:+.2f} points over {len(diffs)} seed(s)")

@@ -16,7 +16,8 @@ FLAG_FIELDS = {
     "channels": ("data", "channels"), "skip_bad": ("data", "skip_bad"), "limit": ("data", "limit"),
     "arch": ("model", "arch"), "latent_dim": ("model", "latent_dim"), "width": ("model", "width"),
     "dropout": ("model", "dropout"), "num_classes": ("model", "num_classes"), "class_head": ("model", "class_head"),
-    "mapping_depth": ("model", "mapping_depth"),
+    "mapping_depth": ("model", "mapping_depth"), "noise_inputs": ("model", "noise_inputs"),
+    "sync_bn": ("train", "sync_bn"),
     "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
@@ -61,6 +62,7 @@ def build_config(config_file: Path | None, flags: dict[str, Any], preset: str | 
 
 @click.command(epilog="""\b
 Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
+Several processes: torchrun --nproc_per_node N -m ganforge.cli.main train ... (--batch-size is global).
 Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped.
 Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoints/step_*/.""")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -80,6 +82,9 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--class-head", type=click.Choice(["projection", "acgan"]),
               help="How a conditional D uses labels: projection or an AC-GAN classifier [projection].")
 @click.option("--mapping-depth", type=click.IntRange(min=1), help="stylegan: mapping network layers [4].")
+@click.option("--noise-inputs/--no-noise-inputs", default=None, help="stylegan: per-pixel noise inputs [on].")
+@click.option("--sync-bn/--no-sync-bn", default=None,
+              help="Several processes (torchrun): BatchNorm over the global batch; CUDA only [off].")
 @click.option("--attention-res", type=click.IntRange(min=4), help="resnet: self-attention at this resolution.")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Latent size [100].")
 @click.option("--width", type=click.IntRange(min=1), help="Base channel width [64].")

@@ -42,7 +42,7 @@ ARCHITECTURES.register("resnet")(Architecture(
 ))
 ARCHITECTURES.register("stylegan")(Architecture(
     generator=lambda m, d: StyleGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.num_classes,
-                                          m.mapping_depth),
+                                          m.mapping_depth, m.noise_inputs),
     discriminator=lambda m, d: ResNetDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm,
                                                    None, m.num_classes, m.class_head),
     init=init_stylegan_weights,

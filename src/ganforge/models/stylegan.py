@@ -116,15 +116,20 @@ class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv, + noise x strength, + bias, leaky ReLU x sqrt(2). Noise is fresh in
     training mode and a fixed buffer in eval mode, so sampling is deterministic."""
 
-    def __init__(self, c_in: int, c_out: int, w_dim: int, resolution: int, upsample: bool = False) -> None:
+    def __init__(self, c_in: int, c_out: int, w_dim: int, resolution: int, upsample: bool = False,
+                 noise: bool = True) -> None:
         super().__init__()
+        self.use_noise = noise
         self.conv = ModulatedConv2d(c_in, c_out, 3, w_dim, upsample=upsample)
-        self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(c_out))
-        self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
+        if noise:  # without noise there are no such weights (DDP wants every parameter used)
+            self.noise_strength = nn.Parameter(torch.zeros(()))
+            self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x = self.conv(x, w)
+        if not self.use_noise:
+            return F.leaky_relu(x + self.bias[:, None, None], 0.2) * _GAIN
         if self.training:
             noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
         else:
@@ -134,7 +139,8 @@ class SynthesisLayer(nn.Module):
 
     @torch.no_grad()
     def init_weights(self, generator: torch.Generator | None) -> None:
-        self.noise_const.normal_(0.0, 1.0, generator=generator)
+        if self.use_noise:
+            self.noise_const.normal_(0.0, 1.0, generator=generator)
 
 
 class ToRGB(nn.Module):
@@ -152,7 +158,7 @@ class StyleGenerator(nn.Module):
     [-1, 1]. `mapping` and `synthesis` are also usable apart (inversion in w space)."""
 
     def __init__(self, latent_dim: int = 128, channels: int = 3, image_size: int = 32, width: int = 64,
-                 num_classes: int = 0, mapping_depth: int = 4) -> None:
+                 num_classes: int = 0, mapping_depth: int = 4, noise: bool = True) -> None:
         super().__init__()
         start, stages = upsampling_plan(image_size)
         self.latent_dim, self.channels, self.image_size, self.num_classes = latent_dim, channels, image_size, num_classes
@@ -160,12 +166,12 @@ class StyleGenerator(nn.Module):
         widths = [width * 2 ** max(stages - 1 - i, 0) for i in range(stages + 1)]
         self.mapping = MappingNetwork(latent_dim, self.w_dim, mapping_depth, num_classes)
         self.const = nn.Parameter(torch.randn(1, widths[0], start, start))
-        self.layers = nn.ModuleList([SynthesisLayer(widths[0], widths[0], self.w_dim, start)])
+        self.layers = nn.ModuleList([SynthesisLayer(widths[0], widths[0], self.w_dim, start, noise=noise)])
         self.to_rgb = nn.ModuleList([ToRGB(widths[0], channels, self.w_dim)])
         for i in range(stages):
             size = start * 2 ** (i + 1)
-            self.layers.append(SynthesisLayer(widths[i], widths[i + 1], self.w_dim, size, upsample=True))
-            self.layers.append(SynthesisLayer(widths[i + 1], widths[i + 1], self.w_dim, size))
+            self.layers.append(SynthesisLayer(widths[i], widths[i + 1], self.w_dim, size, upsample=True, noise=noise))
+            self.layers.append(SynthesisLayer(widths[i + 1], widths[i + 1], self.w_dim, size, noise=noise))
             self.to_rgb.append(ToRGB(widths[i + 1], channels, self.w_dim))
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:

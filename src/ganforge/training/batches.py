@@ -3,7 +3,7 @@ resumed at any step sees exactly the batches the uninterrupted run would have se
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -15,11 +15,13 @@ from ganforge.errors import DataError
 class BatchStream:
     """Endless (images (N, C, H, W) float in [-1, 1], labels (N,) int64 or None) batches on
     `device`; labels only with `with_labels`. Each epoch is a fresh permutation seeded by (seed,
-    epoch); the last incomplete batch of an epoch is dropped."""
+    epoch); the last incomplete batch of an epoch is dropped. `shard` picks a data-parallel
+    rank's part of each (global) batch."""
 
     def __init__(self, dataset: ImageTensorDataset, batch_size: int, seed: int,
                  device: torch.device, start_batch: int = 0,
-                 memory_format: torch.memory_format = torch.contiguous_format, with_labels: bool = False) -> None:
+                 memory_format: torch.memory_format = torch.contiguous_format, with_labels: bool = False,
+                 shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         if len(dataset) < batch_size:
             raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch "
                             f"({batch_size}); lower --batch-size or add images")
@@ -27,6 +29,7 @@ class BatchStream:
         self.batches_per_epoch = len(dataset) // batch_size
         self.position = start_batch
         self.memory_format, self.with_labels = memory_format, with_labels
+        self.shard = shard or (lambda indices: indices)  # a data-parallel rank keeps its slice
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -37,7 +40,7 @@ class BatchStream:
         if epoch != self._epoch:
             rng = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._epoch, self._order = epoch, torch.randperm(len(self.dataset), generator=rng)
-        picked = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        picked = self.shard(self._order[index * self.batch_size:(index + 1) * self.batch_size])
         self.position += 1
         # Move uint8 pixels, convert on the device: 4x less host-to-device traffic.
         batch = to_signed(self.dataset.images[picked].to(self.device, non_blocking=True))

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -43,33 +44,50 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return correct / len(images)
 
 
+def fit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int, batch_size: int = 128,
+                   lr: float = 2e-3, seed: int = 0, device: str | torch.device = "cpu",
+                   on_epoch: Callable[[int, MNISTClassifier, float], None] | None = None) -> MNISTClassifier:
+    """An MNISTClassifier trained on uint8 images (N, 1, 28, 28) with random shifts of up to 2 px,
+    AdamW with a one-cycle schedule; on_epoch(epoch, model, last loss) after each epoch."""
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
+    model = MNISTClassifier().to(device)
+    steps_per_epoch = len(images) // batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"{len(images)} images are fewer than one batch of {batch_size}")
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(images), generator=rng)
+        for i in range(steps_per_epoch):
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            batch = random_shift(to_signed(images[idx]), 2, rng).to(device)
+            loss = F.cross_entropy(model(batch), labels[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        if on_epoch is not None:
+            on_epoch(epoch, model, loss.item())
+    return model.eval()
+
+
 def train_mnist_classifier(epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
                            device: str | torch.device = "cpu", limit: int | None = None,
                            progress: bool = True) -> tuple[MNISTClassifier, dict]:
     """Train on MNIST train (50k, random shifts of up to 2 px), report valid and test accuracy."""
     device = torch.device(device)
-    torch.manual_seed(seed)
-    rng = torch.Generator().manual_seed(seed)
     train, valid, test = (load_mnist(s, limit=limit) for s in ("train", "valid", "test"))
-    model = MNISTClassifier().to(device)
-    steps_per_epoch = len(train) // batch_size
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(train), generator=rng)
-        for i in range(steps_per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            images = random_shift(to_signed(train.images[idx]), 2, rng).to(device)
-            loss = F.cross_entropy(model(images), train.labels[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-        valid_acc = accuracy(model, valid.images, valid.labels, device)
+
+    def report_epoch(epoch: int, model: MNISTClassifier, loss: float) -> None:
         if progress:
-            log.info("epoch %d/%d  loss %.4f  valid accuracy %.4f", epoch + 1, epochs, loss.item(), valid_acc)
+            log.info("epoch %d/%d  loss %.4f  valid accuracy %.4f", epoch + 1, epochs, loss,
+                     accuracy(model, valid.images, valid.labels, device))
+
+    start = time.perf_counter()
+    model = fit_classifier(train.images, train.labels, epochs, batch_size, lr, seed, device, report_epoch)
     report = {
         "test_accuracy": accuracy(model, test.images, test.labels, device),
         "valid_accuracy": accuracy(model, valid.images, valid.labels, device),

@@ -23,6 +23,7 @@ from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.images import save_grid
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.models import build_discriminator, build_generator, generate
+from ganforge.training import distributed
 from ganforge.training.augment import build_augment
 from ganforge.training.batches import BatchStream
 from ganforge.training.ema import EMA
@@ -103,7 +104,10 @@ class Trainer:
                                   f"not --loss {t.loss}")
             self.loss = replace(self.loss, discriminator=partial(discriminator_loss_bce,
                                                                  real_target=1.0 - t.label_smoothing))
-        self.device = resolve_device(t.device)
+        self.dist = distributed.from_environment()
+        distributed.check_batch(self.dist, t.batch_size)
+        self._joined_group = self.dist.enabled and not torch.distributed.is_initialized()
+        self.device = distributed.setup(self.dist, resolve_device(t.device))
         self.precision = resolve_precision(t.precision, self.device)
         self.dataset = dataset if dataset is not None else build_dataset(config.data, progress=progress)
         shape = (config.data.channels, config.data.image_size, config.data.image_size)
@@ -118,6 +122,8 @@ class Trainer:
             self.device, memory_format=self.memory_format)
         self.discriminator = build_discriminator(config.model, config.data, seed=t.seed + 1).to(
             self.device, memory_format=self.memory_format)
+        self.generator = distributed.sync_batchnorm(self.generator, self.dist, self.device, t.sync_bn)
+        self.discriminator = distributed.sync_batchnorm(self.discriminator, self.dist, self.device, t.sync_bn)
         self.ema = EMA(self.generator, t.ema_decay) if t.ema_decay is not None else None
         o = config.optim
         # foreach=True: multi-tensor Adam, a few large kernel calls instead of several per parameter.
@@ -132,12 +138,16 @@ class Trainer:
         self.fixed_labels = (torch.arange(grid_size, device=self.device) % self.num_classes
                              if self.num_classes else None)
         self.step = 0
-        # Dropout draws from the global RNG; seed it here and save/restore it with checkpoints.
-        torch.manual_seed(t.seed)
+        # Dropout, DiffAugment and StyleGAN noise draw from the global RNG: seeded here (per rank),
+        # saved and restored with checkpoints.
+        torch.manual_seed(t.seed + self.dist.rank)
+        # What the training step runs: DistributedDataParallel wrappers when on several processes.
+        self.train_generator = distributed.wrap(self.generator, self.dist, self.device)
+        self.train_discriminator = distributed.wrap(self.discriminator, self.dist, self.device)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.evaluations = MetricsLog(self.run_dir / "evaluations.jsonl")
         self.evaluator = None
-        if t.eval_every is not None:
+        if t.eval_every is not None and self.dist.is_main:
             if evaluator_factory is None:
                 raise ConfigError("--eval-every needs an evaluator: train through ganforge.train or the CLI")
             self.evaluator = evaluator_factory(config, self.device)
@@ -199,8 +209,12 @@ class Trainer:
                 raise TrainingDiverged(f"{name} weights became NaN/Inf by step {self.step}; stopped, {self._kept()}. "
                                        "Try a lower learning rate.")
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self) -> Path | None:
+        """Rank 0 writes it, after every rank confirmed the replicas are identical."""
         self._check_weights_finite()
+        distributed.check_replicas_identical(self.dist, self.modules())
+        if not self.dist.is_main:
+            return None
         return ckpt.save_checkpoint(self.run_dir / ckpt.CHECKPOINTS_DIR, self.step, self.config, self.modules(),
                                     self.state_dict(), keep=self.config.train.keep_checkpoints)
 
@@ -217,11 +231,13 @@ class Trainer:
         return min(limits) if limits else None
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(z (n, latent_dim), uniformly drawn class labels (n,) for conditional models, else None)."""
-        z = torch.randn(n, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
-        if not self.num_classes:
-            return z, None
-        return z, torch.randint(self.num_classes, (n,), generator=self.latent_rng, device=self.device)
+        """(z (n, latent_dim), uniformly drawn class labels (n,) for conditional models, else None).
+        On several processes every rank draws the global batch's latents and keeps its slice."""
+        total = n * self.dist.world_size
+        z = torch.randn(total, self.config.model.latent_dim, generator=self.latent_rng, device=self.device)
+        labels = (torch.randint(self.num_classes, (total,), generator=self.latent_rng, device=self.device)
+                  if self.num_classes else None)
+        return self.dist.shard(z), self.dist.shard(labels)
 
     def scheduled_penalty(self) -> Callable | None:
         """The weighted penalty for this step: every `penalty_every` steps, weight x interval
@@ -240,21 +256,24 @@ class Trainer:
 
     def fit(self) -> Path:
         t = self.config.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.step == 0:
-            self._forget_after(0)
-        self.config.save(self.run_dir / "config.json")
+        main = self.dist.is_main  # only rank 0 writes files
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.step == 0:
+                self._forget_after(0)
+            self.config.save(self.run_dir / "config.json")
         total = self.total_steps()
         deadline = time.monotonic() + t.minutes * 60 if t.minutes is not None else math.inf
         batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
-                              memory_format=self.memory_format, with_labels=self.num_classes > 0)
-        bar = tqdm(total=total, initial=self.step, unit="step", disable=not self.progress, dynamic_ncols=True,
-                   desc="training")
+                              memory_format=self.memory_format, with_labels=self.num_classes > 0,
+                              shard=self.dist.shard)
+        bar = tqdm(total=total, initial=self.step, unit="step", disable=not (self.progress and main),
+                   dynamic_ncols=True, desc="training")
         window = _Window(self.step)
         previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)
         try:
-            while (total is None or self.step < total) and time.monotonic() < deadline and not self._interrupted:
-                stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.loss,
+            while not self._should_stop(total, deadline):
+                stats = train_step(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
                                    self.scheduled_penalty(), t.clip, self.augment)
                 if self.ema is not None:
@@ -267,10 +286,10 @@ class Trainer:
                     self._log(window, bar)
                     window = _Window(self.step)
                 bookkeeping = time.perf_counter()
-                if self.step % t.sample_every == 0:
+                if self.step % t.sample_every == 0 and main:
                     self.save_samples()
                 # Evaluate first: the checkpoint of this step then records the best so far.
-                if t.eval_every is not None and self.step % t.eval_every == 0:
+                if t.eval_every is not None and self.step % t.eval_every == 0 and main:
                     self._check_finite(window)
                     self.evaluate()
                 if self.step % t.checkpoint_every == 0:
@@ -279,7 +298,8 @@ class Trainer:
                 window.t0 += time.perf_counter() - bookkeeping  # images/s counts training only
             self._log(window, bar)
             self.save_checkpoint()
-            self.save_samples()
+            if main:
+                self.save_samples()
             if self._interrupted:
                 log.warning("interrupted at step %d; checkpoint saved, resume with: "
                             "ganforge train --resume %s", self.step, self.run_dir)
@@ -287,13 +307,29 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous_handler)
             bar.close()
-            records = self.metrics.read()
+            records = self.metrics.read() if main else []
             if records:
                 plot_training_curves(records, self.run_dir / "training_curves.png")
-            evaluations = self.evaluations.read()
+            evaluations = self.evaluations.read() if main else []
             if evaluations:
                 plot_evaluation_curves(evaluations, self.run_dir / "evaluation_curves.png")
         return self.run_dir
+
+    def close(self) -> None:
+        """Leave the process group this trainer joined (several processes only)."""
+        if self._joined_group:
+            distributed.teardown(self.dist)
+            self._joined_group = False
+
+    def _should_stop(self, total: int | None, deadline: float) -> bool:
+        """Steps, time or Ctrl-C; on several processes every rank stops at the same step (rank
+        clocks differ, so the decision is all-reduced)."""
+        stop = (total is not None and self.step >= total) or time.monotonic() >= deadline or self._interrupted
+        if self.dist.enabled:
+            flag = torch.tensor([float(stop), float(self._interrupted)], device=self.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            stop, self._interrupted = bool(flag[0]), bool(flag[1])
+        return stop
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         # First Ctrl-C: finish the current step, save, stop. A second one aborts at once.
@@ -315,6 +351,8 @@ class Trainer:
             return
         self._check_finite(window)
         record = window.summary(self.step)
+        if not self.dist.is_main:
+            return
         self.metrics.append(record)
         bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}",
                         img_s=f"{record['images_per_s']:.0f}")
@@ -418,7 +456,10 @@ def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset 
     """Train a new run; returns its folder. `evaluator_factory` serves train.eval_every."""
     trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress,
                       evaluator_factory=evaluator_factory)
-    return trainer.fit()
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
 
 
 def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
@@ -437,4 +478,7 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
     run_dir = checkpoint.parent.parent
     trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
     trainer.load_checkpoint(checkpoint)
-    return trainer.fit()
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()

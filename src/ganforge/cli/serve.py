@@ -1,0 +1,29 @@
+"""`ganforge serve RUN`: the web API and page (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(epilog="""\b
+Example:
+  ganforge serve runs/mnist-dcgan-20261130-120000 --port 8000     # then open http://127.0.0.1:8000""")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--max-n", default=64, show_default=True, type=click.IntRange(min=1), help="Images per request.")
+@click.option("--max-upload-kb", default=2048, show_default=True, type=click.IntRange(min=1))
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a request may compute before a 504.")
+@click.option("--device", default="cpu", show_default=True)
+def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeout: float, device: str) -> None:
+    """Serve a generator: sample, interpolate and inpaint over HTTP, with a web page."""
+    import uvicorn
+
+    from ganforge.serve import Limits, create_app
+
+    app = create_app(run, device, Limits(max_n=max_n, max_upload_bytes=max_upload_kb * 1024, timeout_s=timeout))
+    click.echo(f"serving {run} on http://{host}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,148 @@
+"""The web API (FastAPI): sample, interpolate and inpaint, each answering with a PNG.
+
+    GET  /                    the page (page.html)
+    GET  /api/info            the model: image shape, latent size, classes, limits
+    GET  /api/sample          n, seed, labels (comma-separated), truncation -> PNG grid
+    GET  /api/interpolate     from_seed, to_seed, t in [0, 1] (slerp) -> PNG of one image
+    POST /api/inpaint         multipart image (+ mask, white = missing; or mask_kind) -> PNG
+
+Limits are enforced with 4xx answers naming the parameter: at most `max_n` images per request,
+uploads up to `max_upload_bytes` of PNG or JPEG, inversion steps capped, and each request given
+`timeout_s` seconds (504 after that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganforge.errors import GanforgeError
+
+PNG = "image/png"
+UPLOAD_TYPES = {"PNG", "JPEG"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_n: int = 64  # images per sample request
+    max_upload_bytes: int = 2 * 1024 * 1024
+    timeout_s: float = 30.0
+    inpaint_steps: int = 200  # masked-inversion steps per inpaint request
+    inpaint_restarts: int = 4
+
+
+def _png(images: torch.Tensor, nrow: int | None = None, upscale: int = 1) -> bytes:
+    from ganforge.images import make_grid, to_pil
+
+    picture = to_pil(make_grid(images, nrow, padding=2 if len(images) > 1 else 0))
+    if upscale > 1:
+        picture = picture.resize((picture.width * upscale, picture.height * upscale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
+    """The FastAPI application serving the generator of `run` (a run or checkpoint folder)."""
+    from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import HTMLResponse, Response
+
+    import ganforge
+    from ganforge.apps import inpaint_inversion, make_mask, slerp
+    from ganforge.apps.inpainting import MASKS
+
+    gan = ganforge.load(run, device=device)
+    channels, size, _ = gan.image_shape
+    upscale = max(1, 128 // size)
+    app = FastAPI(title="ganforge", description=f"Generator of {gan.checkpoint}")
+    lock = asyncio.Lock()  # one model, one request computing at a time
+
+    async def compute(function, *args, **kwargs):
+        try:
+            async with lock:
+                return await asyncio.wait_for(run_in_threadpool(function, *args, **kwargs), limits.timeout_s)
+        except asyncio.TimeoutError:
+            raise HTTPException(504, f"the request took longer than {limits.timeout_s:g} s") from None
+        except (GanforgeError, ValueError) as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    def parse_labels(text: str | None) -> list[int] | None:
+        if text is None or text == "":
+            return None
+        try:
+            return [int(part) for part in text.split(",")]
+        except ValueError:
+            raise HTTPException(422, f"labels: expected class indices like 3 or 0,1,2, got {text!r}") from None
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return resources.files("ganforge.serve").joinpath("page.html").read_text()
+
+    @app.get("/api/info")
+    def info() -> dict:
+        return {"checkpoint": str(gan.checkpoint), "step": gan.step, "image_shape": [channels, size, size],
+                "latent_dim": gan.latent_dim, "num_classes": gan.num_classes, "arch": gan.config.model.arch,
+                "limits": asdict(limits)}
+
+    @app.get("/api/sample")
+    async def sample(n: int = Query(16, ge=1), seed: int = 0, labels: str | None = None,
+                     truncation: float = Query(1.0, gt=0, le=1)) -> Response:
+        if n > limits.max_n:
+            raise HTTPException(422, f"n: at most {limits.max_n} images per request, got {n}")
+        images = await compute(gan.sample, n, seed=seed, labels=parse_labels(labels), truncation=truncation)
+        nrow = gan.num_classes if gan.num_classes and labels in (None, "") and gan.num_classes <= 16 else None
+        return Response(_png(images, nrow, upscale), media_type=PNG)
+
+    @app.get("/api/interpolate")
+    async def between(from_seed: int = 0, to_seed: int = 1, t: float = Query(0.5, ge=0, le=1),
+                      label: int | None = None) -> Response:
+        def one_frame() -> torch.Tensor:
+            a, b = gan.latents(1, from_seed)[0].cpu(), gan.latents(1, to_seed)[0].cpu()
+            chosen = (0 if label is None else label) if gan.num_classes else label  # bad labels -> 422
+            return gan.generate(slerp(a, b, torch.tensor([t])), chosen)
+
+        image = await compute(one_frame)
+        return Response(_png(image, upscale=upscale), media_type=PNG)
+
+    @app.post("/api/inpaint")
+    async def inpaint(image: UploadFile = File(...), mask: UploadFile | None = File(None),
+                      mask_kind: str | None = Form(None), seed: int = Form(0)) -> Response:
+        picture = await read_upload(image, "image", "RGB" if channels == 3 else "L")
+        if mask is not None:
+            hole = torch.from_numpy(np.asarray(await read_upload(mask, "mask", "L")) > 127)
+        elif mask_kind in MASKS:
+            hole = make_mask(mask_kind, size, seed)
+        else:
+            raise HTTPException(422, f"mask: upload a mask image or set mask_kind to one of {', '.join(MASKS)}")
+        if hole.shape != (size, size):
+            raise HTTPException(422, f"mask: expected {size}x{size}, got {hole.shape[1]}x{hole.shape[0]}")
+        array = np.asarray(picture, dtype=np.float32) / 127.5 - 1
+        tensor = torch.from_numpy(array[None] if channels == 1 else array.transpose(2, 0, 1))[None]
+        restored, _ = await compute(inpaint_inversion, gan, tensor, hole, steps=limits.inpaint_steps,
+                                    restarts=limits.inpaint_restarts, seed=seed)
+        return Response(_png(restored, upscale=upscale), media_type=PNG)
+
+    async def read_upload(upload, name: str, mode: str) -> Image.Image:
+        data = await upload.read(limits.max_upload_bytes + 1)
+        if len(data) > limits.max_upload_bytes:
+            raise HTTPException(413, f"{name}: larger than {limits.max_upload_bytes} bytes")
+        try:
+            picture = Image.open(io.BytesIO(data))
+            picture.load()
+        except Exception:  # noqa: BLE001 - Pillow raises many types for bad bytes
+            raise HTTPException(415, f"{name}: not a readable PNG or JPEG image") from None
+        if picture.format not in UPLOAD_TYPES:
+            raise HTTPException(415, f"{name}: {picture.format} images are not accepted (PNG or JPEG)")
+        if picture.size != (size, size):
+            raise HTTPException(422, f"{name}: expected {size}x{size}, got {picture.width}x{picture.height}")
+        return picture.convert(mode)
+
+    return app
