@@ -1,6 +1,6 @@
 """Training throughput: ganforge's trainer against a plain PyTorch DCGAN loop, in one run.
 
-    python benchmarks/train_throughput.py [--steps 60] [--repeats 3]
+    python benchmarks/train_throughput.py [--steps 60] [--repeats 3] [--more]
 
 The plain loop is the usual tutorial loop (pytorch/examples dcgan style): a DataLoader over a
 TensorDataset, BCEWithLogitsLoss with label tensors, two discriminator backward passes, a
@@ -77,7 +77,7 @@ def ganforge_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) ->
         t = config.train
         config.train = TrainConfig(steps=WARMUP + steps, batch_size=BATCH, log_every=WARMUP, seed=0,
                                    sample_every=10**9, checkpoint_every=10**9, precision=t.precision,
-                                   channels_last=t.channels_last, out_dir=tmp)
+                                   channels_last=t.channels_last, compile=t.compile, out_dir=tmp)
         trainer = Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False)
         # log_every=WARMUP: the first record is warm-up, the rest cover the measured steps.
         trainer.config.train.log_every = WARMUP
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="measured steps per run (after 10 warm-up)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats; the median is shown")
     parser.add_argument("--sizes", default="28x1,64x3", help="resolution x channels, comma separated")
+    parser.add_argument("--more", action="store_true", help="also fp16 (loss scaling) and torch.compile rows")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
@@ -106,11 +107,15 @@ def main() -> None:
         dataset = fake_data(BATCH * 20, channels, size)
         variants = {
             "plain PyTorch loop": None,
-            "ganforge fp32": ("fp32", False),
-            "ganforge fp32 + channels_last": ("fp32", True),
-            "ganforge bf16 autocast": ("bf16", False),
-            "ganforge bf16 + channels_last": ("bf16", True),
+            "ganforge fp32": ("fp32", False, False),
+            "ganforge fp32 + channels_last": ("fp32", True, False),
+            "ganforge bf16 autocast": ("bf16", False, False),
+            "ganforge bf16 + channels_last": ("bf16", True, False),
         }
+        if args.more:  # compilation happens in the warm-up steps, which are not measured
+            variants.update({"ganforge fp16 + loss scaling + channels_last": ("fp16", True, False),
+                             "ganforge fp32 + channels_last + torch.compile": ("fp32", True, True),
+                             "ganforge bf16 + channels_last + torch.compile": ("bf16", True, True)})
         results: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(args.repeats):
             for name, option in variants.items():
@@ -118,7 +123,7 @@ def main() -> None:
                 if option is None:
                     results[name].append(plain_loop(config, dataset, args.steps))
                 else:
-                    config.train.precision, config.train.channels_last = option
+                    config.train.precision, config.train.channels_last, config.train.compile = option
                     results[name].append(ganforge_loop(config, dataset, args.steps))
         base = statistics.median(results["plain PyTorch loop"])
         for name, values in results.items():

@@ -12,7 +12,7 @@ from ganforge.errors import ConfigError
 
 DATASETS = ("mnist", "folder", "shapes")
 CLASS_HEADS = ("projection", "acgan")
-PRECISIONS = ("fp32", "bf16", "auto")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
 
 def is_supported_resolution(size: int) -> bool:
@@ -102,9 +102,10 @@ class TrainConfig:
     minutes: float | None = None
     seed: int = 0
     device: str = "cpu"
-    precision: str = "fp32"  # fp32; bf16 autocast; auto = bf16 where the hardware has it natively
+    precision: str = "fp32"  # fp32; bf16 autocast; fp16 autocast + GradScaler; auto = bf16 where native
     channels_last: bool = True  # NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md)
     sync_bn: bool = False  # several processes: BatchNorm statistics over the global batch (CUDA only)
+    compile: bool = False  # torch.compile G and D (falls back to eager, with a message, where it cannot)
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000

@@ -35,8 +35,9 @@ def main() -> None:
     try:
         trainer.fit()
         rank = int(os.environ.get("RANK", "0"))
+        # Parameters only: buffers (StyleGAN's w_avg) follow each rank's own slice by design.
         state = {f"{name}.{key}": value.detach().cpu().clone() for name, module in trainer.modules().items()
-                 for key, value in module.state_dict().items()}
+                 for key, value in module.named_parameters()}
         state["world_size"] = torch.tensor(trainer.dist.world_size)
         torch.save(state, out / f"rank{rank}.pt")
     finally:

@@ -378,3 +378,24 @@ def test_conditional_training_checks_the_labels_and_draws_one_column_per_class(t
     # 3 classes -> 6 columns (two per class), 10 rows of 16 px images, 2 px padding, upscaled x4.
     assert Image.open(run / "samples.png").size == ((6 * 18 + 2) * 4, (10 * 18 + 2) * 4)
 
+
+
+def test_fp16_with_loss_scaling_trains_and_resumes_exactly(tmp_path):
+    straight = train(tiny_config(tmp_path / "a", steps=4, precision="fp16"), progress=False)
+    half = train(tiny_config(tmp_path / "b", steps=2, precision="fp16"), progress=False)
+    resumed = resume(half, steps=4, progress=False)
+    wa, wb = weights(straight), weights(resumed)
+    assert all(torch.equal(wa[n][k], wb[n][k]) for n in wa for k in wa[n])
+    state = ckpt.load_trainer_state(ckpt.find_checkpoint(resumed))
+    assert len(state["scalers"]) == 2 and state["scalers"][0]["scale"] > 0
+
+
+def test_compile_falls_back_to_eager_with_a_message(tmp_path, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    trainer = Trainer(tiny_config(tmp_path, steps=1, compile=True), tmp_path / "r", progress=False)
+    assert trainer.train_generator is trainer.generator
+    assert "torch.compile is not usable here (RuntimeError: no C++ compiler found)" in caplog.text
+    trainer.fit()

@@ -17,7 +17,7 @@ FLAG_FIELDS = {
     "arch": ("model", "arch"), "latent_dim": ("model", "latent_dim"), "width": ("model", "width"),
     "dropout": ("model", "dropout"), "num_classes": ("model", "num_classes"), "class_head": ("model", "class_head"),
     "mapping_depth": ("model", "mapping_depth"), "noise_inputs": ("model", "noise_inputs"),
-    "sync_bn": ("train", "sync_bn"),
+    "sync_bn": ("train", "sync_bn"), "compile": ("train", "compile"),
     "lr": ("optim", ("lr_g", "lr_d")), "lr_g": ("optim", "lr_g"), "lr_d": ("optim", "lr_d"),
     "beta1": ("optim", "beta1"), "beta2": ("optim", "beta2"),
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
@@ -110,7 +110,10 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after N minutes.")
 @click.option("--seed", type=int, help="Seed of weights, batches and noise [0].")
 @click.option("--device", help="cpu, cuda, cuda:1, mps [cpu].")
-@click.option("--precision", type=click.Choice(PRECISIONS), help="fp32, bf16 autocast, or auto (bf16 where native) [fp32].")
+@click.option("--precision", type=click.Choice(PRECISIONS),
+              help="fp32, bf16 autocast, fp16 autocast + loss scaling, or auto (bf16 where native) [fp32].")
+@click.option("--compile/--no-compile", "compile", default=None,
+              help="torch.compile G and D (falls back to eager where it cannot) [off].")
 @click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format [on].")
 @click.option("--log-every", type=click.IntRange(min=1), help="Steps between metrics lines [50].")
 @click.option("--sample-every", type=click.IntRange(min=1), help="Steps between sample grids [500].")

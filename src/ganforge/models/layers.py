@@ -45,6 +45,8 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
             weight.uniform_(-bound, bound, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+        elif isinstance(m, ClassEmbedding):  # N(0, 1), like z: the class weighs as much as the latent
+            m.weight.normal_(0.0, 1.0, generator=generator)
         elif isinstance(m, nn.Embedding):  # the projection discriminator's class embedding
             weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
             bound = math.sqrt(6.0 / sum(weight.shape))
@@ -52,6 +54,10 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+class ClassEmbedding(nn.Embedding):
+    """A generator's input class embedding (initialised N(0, 1) like the latent it joins)."""
 
 
 class ConditionalBatchNorm2d(nn.Module):

@@ -8,7 +8,9 @@ avg-pool; the first without the leading ReLU) -> ReLU -> sum over space -> linea
 BatchNorm, spectral norm on every layer when asked.
 
 Class-conditional (num_classes > 0): the generator's block BatchNorms take per-class scale and
-shift (conditional BN); the discriminator adds the projection term <embed(y), h> to its logit
+shift (conditional BN), and a learned class embedding is concatenated to z at the input (as
+BigGAN's shared embedding feeds its generator; it gives the class a strong signal from the first
+step, where conditional BN alone starts identical for all classes); the discriminator adds the projection term <embed(y), h> to its logit
 (Miyato & Koyama 2018), or with class_head="acgan" returns (logit, class logits) from an
 auxiliary classifier instead and ignores labels (AC-GAN, Odena et al. 2017).
 """
@@ -19,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.models.layers import ConditionalBatchNorm2d, check_labels, upsampling_plan
+from ganforge.models.layers import ClassEmbedding, ConditionalBatchNorm2d, check_labels, upsampling_plan
 
 
 def _identity(layer: nn.Module) -> nn.Module:
@@ -90,7 +92,8 @@ class ResNetGenerator(nn.Module):
         self.num_classes = num_classes
         c = width * 2 ** (stages - 1)
         self.c0 = c
-        self.linear = nn.Linear(latent_dim, self.start * self.start * c)
+        self.embed = ClassEmbedding(num_classes, latent_dim) if num_classes else None
+        self.linear = nn.Linear(latent_dim * (2 if num_classes else 1), self.start * self.start * c)
         blocks: list[nn.Module] = []
         size = self.start
         for _ in range(stages):
@@ -103,6 +106,9 @@ class ResNetGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(labels, self.num_classes, z.shape[0])
+        if self.embed is not None:  # soft labels (N, K) mix the class embeddings
+            y = labels.to(z.dtype) @ self.embed.weight if labels.ndim == 2 else self.embed(labels)
+            z = torch.cat([z, y], dim=1)
         x = self.linear(z).view(z.shape[0], self.c0, self.start, self.start)
         for block in self.blocks:
             x = block(x, labels) if isinstance(block, UpBlock) else block(x)

@@ -76,12 +76,13 @@ def check_batch(context: Distributed, batch_size: int) -> None:
 
 @torch.no_grad()
 def check_replicas_identical(context: Distributed, modules: dict[str, torch.nn.Module]) -> None:
-    """All ranks must hold the same weights (DDP keeps them so); compare exact checksums."""
+    """All ranks must hold the same parameters (DDP keeps them so); compare exact checksums.
+    Buffers may differ: BatchNorm statistics and StyleGAN's w_avg are updated from each rank's
+    own slice after DDP broadcasts rank 0's at every forward, and rank 0's are saved."""
     if not context.enabled:
         return
     for name, module in modules.items():
-        flat = torch.cat([p.detach().double().flatten() for p in module.state_dict().values()
-                          if p.is_floating_point()])
+        flat = torch.cat([p.detach().double().flatten() for p in module.parameters()])
         weights = torch.arange(1, len(flat) + 1, dtype=torch.float64, device=flat.device).remainder(97)
         checksum = torch.stack([flat.sum(), flat.abs().sum(), (flat * weights).sum()])
         gathered = [torch.empty_like(checksum) for _ in range(context.world_size)]

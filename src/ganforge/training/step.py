@@ -44,7 +44,8 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                autocast: Callable[[], ContextManager] = nullcontext,
                penalty: Callable[[Callable, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                clip: float | None = None,
-               augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
+               augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (images (N, C, H, W) in [-1, 1], labels (N,) or None); noise(n) -> (z
@@ -53,8 +54,10 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     discriminator's loss (gradient penalty, R1; D there is the critic at the real labels); `clip`
     clamps D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
     augment(x) transforms every batch D sees, real and fake, differentiably (DiffAugment).
-    With an AC-GAN head both players also minimise the class cross-entropy.
+    With an AC-GAN head both players also minimise the class cross-entropy. `scalers` (D's, G's)
+    scale the losses for fp16 (GradScaler), skipping steps whose gradients overflowed.
     """
+    scaler_d, scaler_g = scalers if scalers is not None else (None, None)
     seen = augment or (lambda images: images)
     for real, real_labels in real_batches:
         z, fake_labels = noise(real.shape[0])
@@ -66,9 +69,7 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                   + _class_loss(real_classes, real_labels) + _class_loss(fake_classes, fake_labels))
         if penalty is not None:
             loss_d = loss_d + penalty(lambda x: critic(discriminator, x, real_labels)[0], real, fake)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        _update(loss_d, opt_d, scaler_d)
         if clip is not None:
             with torch.no_grad():
                 for p in discriminator.parameters():
@@ -84,11 +85,20 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
             with torch.no_grad():
                 real_logits_g = critic(discriminator, seen(real_batches[-1][0]), real_batches[-1][1])[0].float()
     loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
+    _update(loss_g, opt_g, scaler_g)
     discriminator.requires_grad_(True)
 
     with torch.no_grad():
         return StepStats(loss_d.detach(), loss_g.detach(), torch.sigmoid(real_logits.float()).mean(),
                          torch.sigmoid(fake_logits.float()).mean())
+
+
+def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()

@@ -144,6 +144,12 @@ class Trainer:
         # What the training step runs: DistributedDataParallel wrappers when on several processes.
         self.train_generator = distributed.wrap(self.generator, self.dist, self.device)
         self.train_discriminator = distributed.wrap(self.discriminator, self.dist, self.device)
+        if t.compile and compile_available(self.device):
+            self.train_generator = torch.compile(self.train_generator)
+            self.train_discriminator = torch.compile(self.train_discriminator)
+        # fp16 needs loss scaling (its range is small); one scaler per optimizer.
+        self.scalers = ((torch.amp.GradScaler(self.device.type), torch.amp.GradScaler(self.device.type))
+                        if self.precision == "fp16" else None)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.evaluations = MetricsLog(self.run_dir / "evaluations.jsonl")
         self.evaluator = None
@@ -164,6 +170,8 @@ class Trainer:
                  "best": dict(self.best)}
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.scalers is not None:
+            state["scalers"] = [scaler.state_dict() for scaler in self.scalers]
         return state
 
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -187,10 +195,16 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.latent_rng.set_state(state["latent_rng"])
         torch.set_rng_state(state["torch_rng"])
+        if self.dist.enabled:  # the saved state is rank 0's: give each rank its own stream again
+            torch.manual_seed(self.config.train.seed + self.dist.rank + 1_000_003 * self.step)
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.best = dict(state.get("best", {}))
-        self._forget_after(self.step)
+        if self.scalers is not None and "scalers" in state:
+            for scaler, saved in zip(self.scalers, state["scalers"]):
+                scaler.load_state_dict(saved)
+        if self.dist.is_main:
+            self._forget_after(self.step)
 
     def _forget_after(self, step: int) -> None:
         """Drop logs and checkpoints past `step`: resuming from an older checkpoint starts a new
@@ -249,9 +263,9 @@ class Trainer:
         return lambda discriminator, real, fake: weight * self.penalty(discriminator, real, fake)
 
     def autocast(self) -> ContextManager:
-        """bf16 autocast for precision "bf16", else nothing."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        """bf16 / fp16 autocast for those precisions, else nothing."""
+        if self.precision in ("bf16", "fp16"):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
         return nullcontext()
 
     def fit(self) -> Path:
@@ -275,7 +289,7 @@ class Trainer:
             while not self._should_stop(total, deadline):
                 stats = train_step(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
-                                   self.scheduled_penalty(), t.clip, self.augment)
+                                   self.scheduled_penalty(), t.clip, self.augment, self.scalers)
                 if self.ema is not None:
                     self.ema.update(self.generator, self.step)
                 self.step += 1
@@ -426,6 +440,18 @@ class _Window:
         record["images_per_s"] = self.images / elapsed if elapsed > 0 else 0.0
         record["time"] = datetime.now().isoformat(timespec="seconds")
         return record
+
+
+def compile_available(device: torch.device) -> bool:
+    """Whether torch.compile works here (it needs a C++ compiler on CPU, Triton on CUDA): compiles
+    a one-line function once; on failure logs why and training runs eagerly."""
+    try:
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(2, device=device))
+        return True
+    except Exception as exc:  # noqa: BLE001 - any backend failure means "not here"; said in the log
+        log.warning("--compile: torch.compile is not usable here (%s: %s); training without it",
+                    type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return False
 
 
 def check_dataset_classes(dataset: ImageTensorDataset, num_classes: int) -> None:
