@@ -42,8 +42,8 @@ PRESETS.register("wgan-gp")(Preset(
      "train": {"loss": "wasserstein", "penalty": "gp", "penalty_weight": 10.0, "d_steps": 5}},
 ))
 PRESETS.register("cond-sngan")(Preset(
-    "The sngan preset made class-conditional: conditional BatchNorm in G, a projection "
-    "discriminator (Miyato & Koyama 2018). Set for MNIST's 10 classes; use --num-classes N for "
+    "The sngan preset made class-conditional: conditional BatchNorm and a class embedding joined "
+    "to z in G, a projection discriminator (Miyato & Koyama 2018). Set for MNIST's 10 classes; use --num-classes N for "
     "other data, --class-head acgan for an AC-GAN auxiliary classifier instead.",
     {"model": {"arch": "resnet", "spectral_norm": True, "num_classes": 10, "class_head": "projection"},
      "optim": {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},

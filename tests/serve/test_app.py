@@ -61,7 +61,7 @@ def test_sample_is_a_png_grid_and_deterministic(client):
     ({"n": 9}, 422, "at most 8 images"),
     ({"n": 0}, 422, ""),
     ({"truncation": 0}, 422, ""),
-    ({"labels": "1"}, 422, "unconditional"),
+    ({"n": 2, "labels": "1"}, 422, "unconditional"),
 ])
 def test_sample_limits_and_bad_input(client, params, status, message):
     response = client.get("/api/sample", params=params)

@@ -29,7 +29,9 @@ def server(tmp_path_factory):
     uvicorn = pytest.importorskip("uvicorn")
     from ganforge.serve import create_app
 
-    run = train(tiny_config(tmp_path_factory.mktemp("browser"), {"arch": "resnet"}, steps=2), progress=False)
+    # GANFORGE_SERVE_RUN=RUN serves a real run instead (for the screenshot in the docs).
+    run = os.environ.get("GANFORGE_SERVE_RUN") or train(
+        tiny_config(tmp_path_factory.mktemp("browser"), {"arch": "resnet"}, steps=2), progress=False)
     port = free_port()
     config = uvicorn.Config(create_app(run), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -57,7 +59,8 @@ def test_generate_a_grid_in_the_page(server):
         page.click("#generate")
         page.wait_for_function("!document.getElementById('grid').hidden && "
                                "document.getElementById('grid').naturalWidth > 0")
-        assert page.eval_on_selector("#grid", "img => img.naturalWidth") == (3 * 18 + 2) * 8
+        size = page.evaluate("fetch('/api/info').then(r => r.json()).then(i => i.image_shape[1])")
+        assert page.eval_on_selector("#grid", "img => img.naturalWidth") == (3 * (size + 2) + 2) * max(1, 128 // size)
         page.fill("#n", "500")
         page.click("#generate")
         page.wait_for_function("document.getElementById('grid-error').textContent.includes('at most')")

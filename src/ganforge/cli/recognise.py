@@ -16,6 +16,8 @@ Example (the published setting, Salimans et al. 2016: 100 labels):
 @click.option("--epochs", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Passes over the 50,000 unlabelled training digits.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds (labelled set and weights).")
+@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Adam learning rate (both networks).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Also train the same network on the labelled digits alone.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N training digits (quick runs).")
@@ -23,7 +25,7 @@ Example (the published setting, Salimans et al. 2016: 100 labels):
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the first seed's K+1 classifier as .safetensors.")
-def semi_supervised(labels_per_class: int, epochs: float, seeds: str, baseline: bool, limit: int | None,
+def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float, baseline: bool, limit: int | None,
                     test_limit: int | None, device: str, save: Path | None) -> None:
     """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
     from ganforge.apps.semi_supervised import train_semi_supervised
@@ -44,14 +46,14 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, baseline: 
             if not gan and not baseline:
                 continue
             result = train_semi_supervised(x_train, train.labels, x_test, test.labels, labels_per_class, epochs,
-                                           gan=gan, seed=seed, device=torch_device, progress=True)
+                                           lr=lr, gan=gan, seed=seed, device=torch_device, progress=False)
             rows[name].append(result)
             click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} ({result.seconds:.0f} s)")
             if save is not None and gan and seed == seed_list[0]:
                 from ganforge.checkpoint import save_network
 
                 save_network(save, result.classifier, {"num_classes": 10})
-    click.echo(f"\n{labels_per_class * 10} labels, {epochs:g} epochs, {len(test.labels)} test digits")
+    click.echo(f"\n{labels_per_class * 10} labels, {epochs:g} epochs, Adam lr {lr:g}, {len(test.labels)} test digits")
     for name, results in rows.items():
         if results:
             errors = [r.test_error * 100 for r in results]

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
 from ganforge.errors import GanforgeError
@@ -51,10 +54,6 @@ def _png(images: torch.Tensor, nrow: int | None = None, upscale: int = 1) -> byt
 
 def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
     """The FastAPI application serving the generator of `run` (a run or checkpoint folder)."""
-    from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import HTMLResponse, Response
-
     import ganforge
     from ganforge.apps import inpaint_inversion, make_mask, slerp
     from ganforge.apps.inpainting import MASKS
