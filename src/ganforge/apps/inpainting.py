@@ -319,8 +319,8 @@ def load_inpainter(run: str | Path, device: torch.device | str = "cpu") -> torch
 def compare_inpainting(images: torch.Tensor, holes: dict[str, torch.Tensor], methods: dict,
                        classify=None, labels: torch.Tensor | None = None, examples: int = 0) -> list[dict]:
     """Score each method on each hole: one row {"mask", "method", "psnr", "ssim", "hole_psnr",
-    ["accuracy"]} per pair, with PSNR/SSIM over whole images (mean over images), PSNR inside the
-    hole only, and, given `classify` (images -> class logits) and `labels`, the classifier's
+    "psnr_per_image_median", ["accuracy"]} per pair: PSNR of the mean squared error over all
+    whole images, mean SSIM, PSNR inside the hole only, and, given `classify` (images -> class logits) and `labels`, the classifier's
     accuracy on the restored images (does the repair keep the identity?). `methods` maps a name
     to f(images, hole) -> restored; the row "damaged" scores the input with the hole zeroed.
     `examples` > 0 keeps that many restored images per row under "examples"."""
@@ -333,9 +333,13 @@ def compare_inpainting(images: torch.Tensor, holes: dict[str, torch.Tensor], met
         for name, method in candidates.items():
             restored = method(images, hole).cpu()
             inside = hole[None, None].expand_as(images)
-            hole_mse = ((restored - images)[inside] ** 2).mean().double()
-            row = {"mask": mask_name, "method": name, "psnr": float(psnr(restored, images).mean()),
-                   "ssim": float(ssim(restored, images).mean()), "hole_psnr": float(10 * torch.log10(4.0 / hole_mse))}
+            # PSNR of the mean squared error over all the images (a per-image mean would be
+            # infinite as soon as one repair is exact, e.g. a box over plain background).
+            mse = ((restored - images) ** 2).double().mean()
+            hole_mse = ((restored - images)[inside] ** 2).double().mean()
+            row = {"mask": mask_name, "method": name, "psnr": float(10 * torch.log10(4.0 / mse)),
+                   "ssim": float(ssim(restored, images).mean()), "hole_psnr": float(10 * torch.log10(4.0 / hole_mse)),
+                   "psnr_per_image_median": float(psnr(restored, images).median())}
             if classify is not None and labels is not None:
                 with torch.no_grad():
                     row["accuracy"] = float((classify(restored).argmax(1).cpu() == labels).float().mean())
