@@ -41,6 +41,8 @@ def test_supported_resolutions(size, ok):
     ({"model": {"num_classes": 10}, "train": {"steps": 1}}, "needs --arch resnet or stylegan, got dcgan"),
     ({"model": {"arch": "resnet", "num_classes": 10, "class_head": "aux"}}, "model.class_head (--class-head) must be"),
     ({"model": {"mapping_depth": 0}}, "model.mapping_depth (--mapping-depth) must be > 0"),
+    ({"train": {"accumulate": 0}}, "train.accumulate (--accumulate) must be > 0"),
+    ({"train": {"batch_size": 4, "accumulate": 5}}, "train.accumulate (--accumulate) (5) cannot exceed"),
     ({"extra": {}}, "unknown section(s) extra"),
 ])
 def test_bad_values_name_the_setting(raw, message):

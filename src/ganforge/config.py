@@ -97,6 +97,7 @@ class TrainConfig:
     augment: str | None = None  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout"
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
+    accumulate: int = 1  # gradient accumulation: micro-batches per (per-process) batch, for less memory
     steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops
     epochs: float | None = None
     minutes: float | None = None
@@ -129,6 +130,10 @@ class TrainConfig:
             raise ConfigError(f"{_name('train.precision')} must be one of {', '.join(PRECISIONS)}, "
                               f"got {self.precision!r}")
         _positive(self.d_steps, "train.d_steps")
+        _positive(self.accumulate, "train.accumulate")
+        if self.accumulate > self.batch_size:
+            raise ConfigError(f"{_name('train.accumulate')} ({self.accumulate}) cannot exceed "
+                              f"{_name('train.batch_size')} ({self.batch_size}): each micro-batch needs an image")
         _positive(self.steps, "train.steps", allow_none=True)
         _positive(self.epochs, "train.epochs", allow_none=True)
         _positive(self.minutes, "train.minutes", allow_none=True)

@@ -2,7 +2,9 @@
 (a BN-free, noise-free StyleGAN-lite G and ResNet D, so every rank computes exactly what one
 process does on its slice) and saves this rank's weights.
 
-    python tests/training/ddp_worker.py OUT STEPS [RESUME_RUN]
+    python tests/training/ddp_worker.py OUT STEPS [RESUME_RUN | ACCUMULATE]
+
+A whole number as the third argument is the gradient accumulation of a new run.
 """
 
 import os
@@ -22,7 +24,8 @@ MODEL = {"arch": "stylegan", "noise_inputs": False}
 
 def main() -> None:
     out, steps = Path(sys.argv[1]), int(sys.argv[2])
-    if len(sys.argv) > 3:  # resume that run to STEPS
+    accumulate = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3].isdigit() else 1
+    if len(sys.argv) > 3 and accumulate == 1 and not sys.argv[3].isdigit():  # resume that run to STEPS
         checkpoint = ckpt.find_checkpoint(sys.argv[3])
         config = ckpt.read_config(checkpoint)
         config.train.steps = steps
@@ -30,7 +33,7 @@ def main() -> None:
         trainer.load_checkpoint(checkpoint)
     else:
         config = tiny_config(out, MODEL, steps=steps, batch_size=8, checkpoint_every=2, log_every=1,
-                             sample_every=100, channels_last=False)
+                             sample_every=100, channels_last=False, accumulate=accumulate)
         trainer = Trainer(config, out / "run", progress=False)
     try:
         trainer.fit()

@@ -13,9 +13,10 @@ from ganforge.training.distributed import Distributed
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
-def launch(out: Path, steps: int, processes: int, resume: Path | None = None) -> None:
+def launch(out: Path, steps: int, processes: int, resume: Path | None = None, accumulate: int = 1) -> None:
     out.mkdir(parents=True, exist_ok=True)
     args = [str(WORKER), str(out), str(steps)] + ([str(resume)] if resume else [])
+    args += [str(accumulate)] if accumulate > 1 else []
     if processes > 1:
         args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"] + args
     result = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)
@@ -64,6 +65,15 @@ def test_resume_under_a_different_world_size(runs, tmp_path):
     launch(tmp_path, 2, processes=2)
     launch(tmp_path, 4, processes=1, resume=tmp_path / "run")
     assert_close(weights(tmp_path / "rank0.pt"), weights(runs / "one" / "rank0.pt"), atol=1e-4)
+
+
+def test_gradient_accumulation_on_two_processes(runs, tmp_path):
+    # Each rank splits its 4 images into 2 micro-batches and all-reduces once per update (no_sync
+    # on the first): same weights on both ranks, and those of the plain single-process run.
+    launch(tmp_path, 4, processes=2, accumulate=2)
+    a, b = weights(tmp_path / "rank0.pt"), weights(tmp_path / "rank1.pt")
+    assert_close(a, b, atol=0.0)
+    assert_close(a, weights(runs / "one" / "rank0.pt"), atol=1e-4)
 
 
 def test_shard_is_the_distributed_sampler_split():

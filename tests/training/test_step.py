@@ -1,10 +1,12 @@
 import math
 
+import pytest
 import torch
 
 from ganforge.data.shapes import load_shapes
 from ganforge.data.transforms import to_signed
-from ganforge.losses import LOSSES
+from ganforge.losses import LOSSES, PENALTIES
+from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.training.step import _class_loss, critic, train_step
 
@@ -42,3 +44,42 @@ def test_acgan_steps_teach_the_discriminator_the_classes():
     for _ in range(60):
         train_step(g, d, opt_g, opt_d, LOSSES.get("nonsaturating"), [(real, labels)], noise)
     assert real_class_loss() < 0.6 * before  # without the term the head never moves
+
+
+def _mlp_step(loss: str, accumulate: int, penalty: str | None = None) -> tuple[dict, object]:
+    """Two train_steps (2 D updates each) of a BatchNorm-free MLP GAN from fixed weights and data."""
+    torch.manual_seed(0)
+    g, d = MLPGenerator(4, 2, 16), MLPDiscriminator(2, 16)
+    # Plain SGD: its update scales with the gradient, so a wrongly weighted sum would show (Adam hides it).
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.5), torch.optim.SGD(d.parameters(), 0.5)
+    data = torch.Generator().manual_seed(1)
+    noise_rng = torch.Generator().manual_seed(2)
+    noise = lambda n: (torch.randn(n, 4, generator=noise_rng), None)  # noqa: E731
+    weighted = (lambda critic_fn, real, fake: 10 * PENALTIES.get(penalty)(critic_fn, real, fake)) if penalty else None
+    for _ in range(2):
+        batches = [(torch.randn(10, 2, generator=data), None) for _ in range(2)]
+        stats = train_step(g, d, opt_g, opt_d, LOSSES.get(loss), batches, noise, penalty=weighted,
+                           accumulate=accumulate)
+    params = {f"g.{k}": v.detach().clone() for k, v in g.named_parameters()}
+    params.update({f"d.{k}": v.detach().clone() for k, v in d.named_parameters()})
+    return params, stats
+
+
+# (gp is left out: it draws its random interpolation points per call, so per micro-batch.)
+@pytest.mark.parametrize("loss, penalty", [("nonsaturating", None), ("hinge", "r1"), ("wasserstein", "r1")])
+@pytest.mark.parametrize("accumulate", [2, 3])  # 3: micro-batches of 4, 3 and 3 weighted by their share
+def test_gradient_accumulation_gives_the_same_update(loss, penalty, accumulate):
+    whole, whole_stats = _mlp_step(loss, 1, penalty)
+    parts, part_stats = _mlp_step(loss, accumulate, penalty)
+    worst = max(float((whole[k] - parts[k]).abs().max()) for k in whole)
+    assert worst < 1e-5, worst
+    for field in ("loss_d", "loss_g", "d_real", "d_fake"):
+        assert math.isclose(float(getattr(whole_stats, field)), float(getattr(part_stats, field)), abs_tol=1e-5)
+
+
+def test_accumulation_cannot_split_below_one_image():
+    g, d = MLPGenerator(4, 2, 8), MLPDiscriminator(2, 8)
+    opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
+    with pytest.raises(ValueError, match="cannot split a batch of 2 into 3 micro-batches"):
+        train_step(g, d, opt_g, opt_d, LOSSES.get("hinge"), [(torch.randn(2, 2), None)],
+                   lambda n: (torch.randn(n, 4), None), accumulate=3)

@@ -25,6 +25,7 @@ FLAG_FIELDS = {
     "label_smoothing": ("train", "label_smoothing"), "ema_decay": ("train", "ema_decay"),
     "spectral_norm": ("model", "spectral_norm"), "augment": ("train", "augment"),
     "attention_res": ("model", "attention_res"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
+    "accumulate": ("train", "accumulate"),
     "steps": ("train", "steps"), "epochs": ("train", "epochs"), "minutes": ("train", "minutes"),
     "seed": ("train", "seed"), "device": ("train", "device"), "precision": ("train", "precision"),
     "channels_last": ("train", "channels_last"), "log_every": ("train", "log_every"),
@@ -105,6 +106,8 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--beta2", type=float, help="Adam beta2 [0.999].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size [64].")
 @click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per generator update [1].")
+@click.option("--accumulate", type=click.IntRange(min=1),
+              help="Gradient accumulation: split each batch into K micro-batches (same update, less memory) [1].")
 @click.option("--steps", type=click.IntRange(min=1), help="Stop after N generator steps.")
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Stop after N passes over the data.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after N minutes.")

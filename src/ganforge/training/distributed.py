@@ -68,10 +68,14 @@ def teardown(context: Distributed) -> None:
         dist.destroy_process_group()
 
 
-def check_batch(context: Distributed, batch_size: int) -> None:
+def check_batch(context: Distributed, batch_size: int, accumulate: int = 1) -> None:
     if context.enabled and batch_size % context.world_size:
         raise ConfigError(f"train.batch_size (--batch-size) {batch_size} must be divisible by the number of "
                           f"processes ({context.world_size}): it is the global batch")
+    if batch_size // context.world_size < accumulate:
+        raise ConfigError(f"train.accumulate (--accumulate) {accumulate} exceeds the "
+                          f"{batch_size // context.world_size} images each of the {context.world_size} "
+                          f"processes gets per batch")
 
 
 @torch.no_grad()

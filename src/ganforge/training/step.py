@@ -45,7 +45,8 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                penalty: Callable[[Callable, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                clip: float | None = None,
                augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-               scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None) -> StepStats:
+               scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None,
+               accumulate: int = 1) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (images (N, C, H, W) in [-1, 1], labels (N,) or None); noise(n) -> (z
@@ -56,20 +57,40 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     augment(x) transforms every batch D sees, real and fake, differentiably (DiffAugment).
     With an AC-GAN head both players also minimise the class cross-entropy. `scalers` (D's, G's)
     scale the losses for fp16 (GradScaler), skipping steps whose gradients overflowed.
+
+    Gradient accumulation: `accumulate` > 1 splits every batch into that many micro-batches whose
+    gradients, weighted by their share of the batch, add up before each update: the same update
+    with a fraction of the activation memory (BatchNorm statistics and batch-mean terms such as
+    the relativistic losses' aside: they see one micro-batch). G then runs again for its update
+    instead of keeping every micro-batch's graph. Under DistributedDataParallel only the last
+    micro-batch's backward all-reduces.
     """
     scaler_d, scaler_g = scalers if scalers is not None else (None, None)
     seen = augment or (lambda images: images)
+    keep_graph = accumulate == 1  # one micro-batch: G's update reuses the fakes made for D's
     for real, real_labels in real_batches:
         z, fake_labels = noise(real.shape[0])
-        with autocast():
-            fake = generate(generator, z, fake_labels)  # keeps its graph: the G update reuses it
-            real_logits, real_classes = critic(discriminator, seen(real), real_labels)
-            fake_logits, fake_classes = critic(discriminator, seen(fake.detach()), fake_labels)
-        loss_d = (loss.discriminator(real_logits.float(), fake_logits.float())
-                  + _class_loss(real_classes, real_labels) + _class_loss(fake_classes, fake_labels))
-        if penalty is not None:
-            loss_d = loss_d + penalty(lambda x: critic(discriminator, x, real_labels)[0], real, fake)
-        _update(loss_d, opt_d, scaler_d)
+        parts = _micro_batches(accumulate, real, real_labels, z, fake_labels)
+        # Batch-weighted means over the micro-batches of the last D update (tensors: no sync).
+        stats_d = [0.0, 0.0, 0.0]  # loss_d, D(real), D(fake)
+        _zero(opt_d)
+        for i, (share, real_i, real_labels_i, z_i, fake_labels_i) in enumerate(parts):
+            with _sync_on(discriminator, last=i == len(parts) - 1):
+                with autocast(), torch.set_grad_enabled(keep_graph):
+                    fake = generate(generator, z_i, fake_labels_i)
+                with autocast():
+                    real_logits, real_classes = critic(discriminator, seen(real_i), real_labels_i)
+                    fake_logits, fake_classes = critic(discriminator, seen(fake.detach()), fake_labels_i)
+                loss_d = (loss.discriminator(real_logits.float(), fake_logits.float())
+                          + _class_loss(real_classes, real_labels_i) + _class_loss(fake_classes, fake_labels_i))
+                if penalty is not None:
+                    loss_d = loss_d + penalty(lambda x: critic(discriminator, x, real_labels_i)[0], real_i, fake)
+                _backward(share * loss_d, scaler_d)
+            with torch.no_grad():
+                for k, value in enumerate((loss_d, torch.sigmoid(real_logits.float()).mean(),
+                                           torch.sigmoid(fake_logits.float()).mean())):
+                    stats_d[k] = stats_d[k] + share * value.detach().float()
+        _step(opt_d, scaler_d)
         if clip is not None:
             with torch.no_grad():
                 for p in discriminator.parameters():
@@ -78,27 +99,57 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     # D's weights get no gradient from the generator's loss: skipping it saves a third of D's
     # backward work and leaves D's .grad untouched.
     discriminator.requires_grad_(False)
-    with autocast():
-        fake_logits_g, fake_classes_g = critic(discriminator, seen(fake), fake_labels)
-        real_logits_g = None
-        if loss.generator_needs_real:  # relativistic losses compare fakes with reals
-            with torch.no_grad():
-                real_logits_g = critic(discriminator, seen(real_batches[-1][0]), real_batches[-1][1])[0].float()
-    loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels)
-    _update(loss_g, opt_g, scaler_g)
+    _zero(opt_g)
+    total_g = 0.0
+    for i, (share, real_i, real_labels_i, z_i, fake_labels_i) in enumerate(parts):
+        with _sync_on(generator, last=i == len(parts) - 1):
+            with autocast():
+                if not keep_graph:
+                    fake = generate(generator, z_i, fake_labels_i)
+                fake_logits_g, fake_classes_g = critic(discriminator, seen(fake), fake_labels_i)
+                real_logits_g = None
+                if loss.generator_needs_real:  # relativistic losses compare fakes with reals
+                    with torch.no_grad():
+                        real_logits_g = critic(discriminator, seen(real_i), real_labels_i)[0].float()
+            loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels_i)
+            _backward(share * loss_g, scaler_g)
+        total_g = total_g + share * loss_g.detach().float()
+    _step(opt_g, scaler_g)
     discriminator.requires_grad_(True)
-
-    with torch.no_grad():
-        return StepStats(loss_d.detach(), loss_g.detach(), torch.sigmoid(real_logits.float()).mean(),
-                         torch.sigmoid(fake_logits.float()).mean())
+    return StepStats(stats_d[0], total_g, stats_d[1], stats_d[2])
 
 
-def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+def _micro_batches(accumulate: int, real: torch.Tensor, real_labels: Labels, z: torch.Tensor,
+                   fake_labels: Labels) -> list[tuple[float, torch.Tensor, Labels, torch.Tensor, Labels]]:
+    """[(share of the batch, real, real labels, z, fake labels)] for each micro-batch."""
+    if accumulate == 1:
+        return [(1.0, real, real_labels, z, fake_labels)]
+    n = real.shape[0]
+    if accumulate > n:
+        raise ValueError(f"cannot split a batch of {n} into {accumulate} micro-batches")
+    split = lambda t: [None] * accumulate if t is None else torch.tensor_split(t, accumulate)  # noqa: E731
+    return [(r.shape[0] / n, r, rl, zi, fl)
+            for r, rl, zi, fl in zip(split(real), split(real_labels), split(z), split(fake_labels))]
+
+
+def _sync_on(module: nn.Module, last: bool) -> ContextManager:
+    """DistributedDataParallel's no_sync() except on the last micro-batch: gradients are
+    all-reduced once per update."""
+    no_sync = getattr(module, "no_sync", None)
+    return nullcontext() if last or no_sync is None else no_sync()
+
+
+def _zero(optimizer: torch.optim.Optimizer) -> None:
     optimizer.zero_grad(set_to_none=True)
+
+
+def _backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
+    (loss if scaler is None else scaler.scale(loss)).backward()
+
+
+def _step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     if scaler is None:
-        loss.backward()
         optimizer.step()
         return
-    scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()

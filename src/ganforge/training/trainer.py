@@ -105,7 +105,7 @@ class Trainer:
             self.loss = replace(self.loss, discriminator=partial(discriminator_loss_bce,
                                                                  real_target=1.0 - t.label_smoothing))
         self.dist = distributed.from_environment()
-        distributed.check_batch(self.dist, t.batch_size)
+        distributed.check_batch(self.dist, t.batch_size, t.accumulate)
         self._joined_group = self.dist.enabled and not torch.distributed.is_initialized()
         self.device = distributed.setup(self.dist, resolve_device(t.device))
         self.precision = resolve_precision(t.precision, self.device)
@@ -289,7 +289,7 @@ class Trainer:
             while not self._should_stop(total, deadline):
                 stats = train_step(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
-                                   self.scheduled_penalty(), t.clip, self.augment, self.scalers)
+                                   self.scheduled_penalty(), t.clip, self.augment, self.scalers, t.accumulate)
                 if self.ema is not None:
                     self.ema.update(self.generator, self.step)
                 self.step += 1
