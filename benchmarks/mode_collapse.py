@@ -33,11 +33,13 @@ def main() -> None:
     parser.add_argument("--penalty-weight", type=float, default=10.0, help="for gp (lambda) / r1 (gamma)")
     parser.add_argument("--betas", default="0.5,0.999", help="Adam betas")
     parser.add_argument("--d-steps", type=int, default=1, help="D updates per G update")
+    parser.add_argument("--init", default="default", choices=("default", "dcgan"),
+                        help="weights: PyTorch's Linear default, or DCGAN's N(0, 0.02)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     betas = tuple(float(b) for b in args.betas.split(","))
     print(f"{args.steps} G steps, {args.d_steps} D step(s) each, batch 256, Adam lr {args.lr} betas {betas}, "
-          f"seeds {seeds}, 2,500 samples\n")
+          f"{args.init} init, seeds {seeds}, 2,500 samples\n")
     print("| mixture | loss | modes covered | high-quality fraction |\n|---|---|---:|---:|")
     panels = []
     for name, make in MIXTURES.items():
@@ -48,7 +50,7 @@ def main() -> None:
                 loss_name, _, penalty = loss.partition("+")
                 generator = train_toy_gan(mixture, loss_name, steps=args.steps, lr=args.lr, betas=betas,
                                           d_steps=args.d_steps, seed=seed, penalty=penalty or None,
-                                          penalty_weight=args.penalty_weight)
+                                          penalty_weight=args.penalty_weight, init=args.init)
                 samples = sample_toy(generator, 2500)
                 result = mode_coverage(samples.numpy(), mixture.centres.numpy(), mixture.std)
                 covered.append(result["modes_covered"])

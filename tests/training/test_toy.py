@@ -1,4 +1,6 @@
 import numpy as np
+import pytest
+import torch
 
 from ganforge.data.toy import ring_mixture
 from ganforge.metrics import mode_coverage
@@ -28,3 +30,15 @@ def test_wasserstein_toy_gan_needs_a_penalty():
     with pytest.raises(ValueError, match="needs a penalty"):
         train_toy_gan(ring_mixture(), "wasserstein", steps=1)
     assert sample_toy(train_toy_gan(ring_mixture(), "wasserstein", steps=3, penalty="gp"), 5).isfinite().all()
+
+
+def test_default_init_is_seeded_and_unknown_init_is_refused():
+    ring = ring_mixture()
+    a = sample_toy(train_toy_gan(ring, steps=0, seed=5), 4)
+    b = sample_toy(train_toy_gan(ring, steps=0, seed=5), 4)
+    assert torch.equal(a, b)
+    # DCGAN's N(0, 0.02) starts the MLP generator nearly constant in z; PyTorch's default does not.
+    spread = lambda init: float(sample_toy(train_toy_gan(ring, steps=0, seed=5, init=init), 500).std(0).mean())  # noqa: E731
+    assert spread("dcgan") < 1e-3 < spread("default")
+    with pytest.raises(ValueError, match="init must be one of default, dcgan"):
+        train_toy_gan(ring, steps=0, init="xavier")

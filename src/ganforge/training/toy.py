@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
 
 from ganforge.data.toy import Mixture
 from ganforge.losses import LOSSES, PENALTIES
@@ -14,17 +17,22 @@ from ganforge.training.step import train_step
 def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 3000, batch_size: int = 256,
                   lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
                   latent_dim: int = 16, hidden: int = 128, seed: int = 0, penalty: str | None = None,
-                  penalty_weight: float = 10.0) -> MLPGenerator:
+                  penalty_weight: float = 10.0, init: str = "default") -> MLPGenerator:
     """Train G and D on fresh mixture samples every step; returns the generator (eval mode).
-    `penalty` (gp, r1) is added to D's loss with `penalty_weight`."""
+    `penalty` (gp, r1) is added to D's loss with `penalty_weight`. `init`: "default" (PyTorch's
+    own Linear initialisation, seeded) or "dcgan" (N(0, 0.02): made for DCGAN's convolutions, it
+    starts an MLP generator almost constant in z)."""
     pair = LOSSES.get(loss)
     penalty_fn = PENALTIES.get(penalty) if penalty is not None else None
     if pair.needs_lipschitz and penalty_fn is None:
         raise ValueError(f"loss {loss} needs a penalty")
-    init = torch.Generator().manual_seed(seed)
+    init_rng = torch.Generator().manual_seed(seed)
     generator, discriminator = MLPGenerator(latent_dim, 2, hidden), MLPDiscriminator(2, hidden)
-    init_dcgan_weights(generator, init)
-    init_dcgan_weights(discriminator, init)
+    initialise = {"default": init_default_linear, "dcgan": init_dcgan_weights}
+    if init not in initialise:
+        raise ValueError(f"init must be one of {', '.join(initialise)}, got {init!r}")
+    for module in (generator, discriminator):
+        initialise[init](module, init_rng)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, foreach=True)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas, foreach=True)
     data_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
@@ -37,6 +45,18 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
         weighted = (lambda d, real, fake: penalty_weight * penalty_fn(d, real, fake)) if penalty_fn else None
         train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise, penalty=weighted)
     return generator.eval()
+
+
+@torch.no_grad()
+def init_default_linear(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """nn.Linear's default initialisation (uniform, Kaiming with a = sqrt(5); bias uniform in
+    +-1/sqrt(fan_in)), drawn from `generator`."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+            if m.bias is not None:
+                bound = 1 / math.sqrt(m.in_features)
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
 
 @torch.no_grad()
