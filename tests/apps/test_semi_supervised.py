@@ -6,7 +6,6 @@ import torch
 from ganforge.apps.semi_supervised import (
     KPlusOneDiscriminator,
     feature_matching_loss,
-    init_from_data,
     labelled_subset,
     supervised_loss,
     train_semi_supervised,
@@ -65,22 +64,3 @@ def test_tiny_end_to_end_run_learns():
     assert result.test_error < 0.25 and result.seconds > 0 and result.history
     with pytest.raises(InputError, match="flat"):
         train_semi_supervised(x.view(-1, 8, 8), y, xt, yt, num_classes=4)
-
-
-def test_init_from_data_standardises_every_layer():
-    torch.manual_seed(0)
-    d = KPlusOneDiscriminator(3, in_features=16, hidden=(8, 4))
-    x = torch.rand(64, 16) * 5 + 2
-    init_from_data(d, x)
-    assert d.training  # the mode is restored
-    seen = []
-    linears = [m for m in d.modules() if isinstance(m, torch.nn.Linear)]
-    hooks = [m.register_forward_hook(lambda m, i, out: seen.append(out.detach())) for m in linears]
-    d.eval()
-    d(x)
-    for hook in hooks:
-        hook.remove()
-    assert len(seen) == 3
-    for out in seen:  # pre-activations: mean 0, std 1 per unit over the batch
-        assert out.mean(0).abs().max() < 1e-4
-        assert (out.std(0) - 1).abs().max() < 1e-3

@@ -3,17 +3,15 @@ techniques for training GANs", section 5).
 
 The discriminator outputs K class logits l(x); the (K+1)-th "fake" logit is fixed at 0, so
     p(real | x) = Z / (Z + 1),  Z = sum_k exp(l_k(x)),  i.e. logit of real = logsumexp(l(x)).
-Its loss on a batch of labelled (x, y), unlabelled u and generated g is L_sup + L_unsup / 2 with
+Its loss on a batch of labelled (x, y), unlabelled u and generated g:
     L_sup   = cross-entropy(l(x), y)                                  (over the K real classes)
     L_unsup = -mean log p(real | u) - mean log(1 - p(real | g))
             = mean softplus(-lse(u)) + mean softplus(lse(g))           (lse = logsumexp over K)
-(the halving as in the paper's MNIST code). The generator is trained by feature matching:
-|mean f(u) - mean f(g)|^2 on D's last hidden layer. The baseline is the same network trained on
-the labelled examples alone (L_sup only).
+The generator is trained by feature matching: |mean f(u) - mean f(g)|^2 on D's last hidden layer.
+The baseline is the same network trained on the labelled examples alone (L_sup only).
 The networks follow the paper's MNIST models: D an MLP 1000-500-250-250-250 with Gaussian noise
-on every layer's input (std 0.3 on the image, 0.5 on the hidden layers) and weight normalisation
-initialised from the data (Salimans & Kingma 2016); G an MLP 500-500 with BatchNorm and softplus,
-sigmoid output.
+on every layer's input (std 0.3, 0.5 on the image) and weight normalisation; G an MLP 500-500
+with BatchNorm and softplus, sigmoid output.
 """
 
 from __future__ import annotations
@@ -60,42 +58,18 @@ class KPlusOneDiscriminator(nn.Module):
     """x (N, 784) in [0, 1] -> (class logits (N, K), last hidden features (N, 250))."""
 
     def __init__(self, num_classes: int = 10, in_features: int = 784,
-                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
-                 hidden_noise: float = 0.5) -> None:
+                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250)) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         sizes = (in_features,) + hidden
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers += [GaussianNoise(input_noise if i == 0 else hidden_noise), weight_norm(nn.Linear(a, b)), nn.ReLU()]
+            layers += [GaussianNoise(0.5 if i == 0 else 0.3), weight_norm(nn.Linear(a, b)), nn.ReLU()]
         self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(GaussianNoise(hidden_noise), weight_norm(nn.Linear(hidden[-1], num_classes)))
+        self.head = nn.Sequential(GaussianNoise(0.3), weight_norm(nn.Linear(hidden[-1], num_classes)))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.body(x.flatten(1))
         return self.head(features), features
-
-
-@torch.no_grad()
-def init_from_data(model: nn.Module, x: torch.Tensor) -> None:
-    """Data-dependent initialisation of weight-normalised layers (Salimans & Kingma 2016): run
-    `x` through `model` (noise off) and set each layer's scale and bias so that its outputs have
-    mean 0 and standard deviation 1 over the batch, layer after layer."""
-    def rescale(layer: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> torch.Tensor:
-        mean, std = output.mean(0), output.std(0) + 1e-6
-        layer.parametrizations.weight.original0.div_(std.view(-1, 1))  # g: the per-unit scale
-        layer.bias.copy_((layer.bias - mean) / std)
-        return (output - mean) / std  # what the layer now gives: the next layer sees it
-
-    was_training = model.training
-    model.eval()
-    hooks = [m.register_forward_hook(rescale) for m in model.modules()
-             if isinstance(m, nn.Linear) and nn.utils.parametrize.is_parametrized(m, "weight")]
-    try:
-        model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
 
 
 class MLPImageGenerator(nn.Module):
@@ -163,7 +137,6 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     x_unl = train_images.to(device)
     d = KPlusOneDiscriminator(num_classes, train_images.shape[1]).to(device)
     g = MLPImageGenerator(100, train_images.shape[1]).to(device)
-    init_from_data(d, train_images[torch.randperm(len(train_images))[:500]].to(device))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
     steps = max(1, math.ceil(epochs * len(x_unl) / batch_size))
@@ -184,7 +157,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             fake = g(torch.rand(batch_size, 100, generator=rng, device=device))
             logits_u, _ = d(u)
             logits_g, _ = d(fake.detach())
-            loss_d = loss_d + 0.5 * unsupervised_loss(logits_u, logits_g)
+            loss_d = loss_d + unsupervised_loss(logits_u, logits_g)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
