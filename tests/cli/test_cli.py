@@ -70,6 +70,7 @@ def test_config_file_and_resume(run_dir, tmp_path, capsys):
     (["frobnicate"], "No such command 'frobnicate'"),
     (["train", "--penalty-weight", "5", "--steps", "1"], "--penalty-weight has no effect without --penalty"),
     (["train", "--eval-n", "100", "--steps", "1"], "--eval-n has no effect without --eval-every"),
+    (["train", "--batch-size", "4", "--accumulate", "8", "--steps", "1"], "train.accumulate (--accumulate) (8) cannot"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
     code, out, err = run_cli(capsys, *args)
@@ -91,6 +92,14 @@ def test_conditional_run_from_the_cli(tmp_path, capsys):
                             ("1,2", "expected 1 or 4 labels")):
         code, _, err = run_cli(capsys, "sample", run, "-n", "4", "--labels", labels, "-o", tmp_path / "x.png")
         assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_gradient_accumulation_from_the_cli(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", *TINY, "--accumulate", "4", "--out", tmp_path, "--name", "acc")
+    assert code == 0, err
+    assert json.loads((tmp_path / "acc" / "config.json").read_text())["train"]["accumulate"] == 4
+    steps = [json.loads(line)["step"] for line in (tmp_path / "acc" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
 
 
 def test_resume_takes_only_stop_flags(run_dir, capsys):
