@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--penalty-weight", type=float, default=10.0, help="for gp (lambda) / r1 (gamma)")
     parser.add_argument("--betas", default="0.5,0.999", help="Adam betas")
     parser.add_argument("--d-steps", type=int, default=1, help="D updates per G update")
+    parser.add_argument("--mixtures", default=",".join(MIXTURES), help="comma-separated, of " + ", ".join(MIXTURES))
     parser.add_argument("--init", default="default", choices=("default", "dcgan"),
                         help="weights: PyTorch's Linear default, or DCGAN's N(0, 0.02)")
     args = parser.parse_args()
@@ -42,8 +43,9 @@ def main() -> None:
           f"{args.init} init, seeds {seeds}, 2,500 samples\n")
     print("| mixture | loss | modes covered | high-quality fraction |\n|---|---|---:|---:|")
     panels = []
-    for name, make in MIXTURES.items():
-        mixture = make()
+    mixtures = args.mixtures.split(",")
+    for name in mixtures:
+        mixture = MIXTURES[name]()
         for loss in args.losses.split(","):
             covered, quality = [], []
             for seed in seeds:
@@ -61,7 +63,7 @@ def main() -> None:
             spread = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0  # noqa: E731
             print(f"| {name} | {loss} | {statistics.mean(covered):.1f} ± {spread(covered):.1f} of {len(mixture.centres)} "
                   f"| {statistics.mean(quality):.3f} ± {spread(quality):.3f} |", flush=True)
-    plot_toy_samples(panels, Path(args.plot), columns=len(panels) // len(MIXTURES))
+    plot_toy_samples(panels, Path(args.plot), columns=len(panels) // len(mixtures))
     print(f"\nplot: {args.plot}")
 
 
