@@ -3,7 +3,8 @@
     python benchmarks/mode_collapse.py [--steps 5000] [--seeds 0,1,2] [--losses nonsaturating,wasserstein+gp]
     python benchmarks/mode_collapse.py --losses wasserstein+gp --lr 1e-4 --betas 0,0.9 --d-steps 5   # WGAN-GP's own
 
-A loss may carry a gradient penalty after a plus sign: wasserstein+gp, nonsaturating+r1.
+A loss may carry regularisers after plus signs: a gradient penalty (wasserstein+gp,
+nonsaturating+r1) and/or spectral norm in D (hinge+sn).
 
 For every mixture x loss, trains ganforge's MLP GAN (same train_step as the image GANs) once per
 seed, draws 2,500 samples and scores them with ganforge.metrics.mode_coverage (high quality:
@@ -49,9 +50,11 @@ def main() -> None:
         for loss in args.losses.split(","):
             covered, quality = [], []
             for seed in seeds:
-                loss_name, _, penalty = loss.partition("+")
+                loss_name, *extras = loss.split("+")
+                penalty = next((e for e in extras if e != "sn"), None)
                 generator = train_toy_gan(mixture, loss_name, steps=args.steps, lr=args.lr, betas=betas,
-                                          d_steps=args.d_steps, seed=seed, penalty=penalty or None,
+                                          d_steps=args.d_steps, seed=seed, penalty=penalty,
+                                          spectral_norm="sn" in extras,
                                           penalty_weight=args.penalty_weight, init=args.init)
                 samples = sample_toy(generator, 2500)
                 result = mode_coverage(samples.numpy(), mixture.centres.numpy(), mixture.std)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -125,6 +126,8 @@ def main() -> None:
                 else:
                     config.train.precision, config.train.channels_last, config.train.compile = option
                     results[name].append(ganforge_loop(config, dataset, args.steps))
+                print(f"  measured {size}x{size}x{channels} {name}: {results[name][-1]:,.0f} images/s",
+                      file=sys.stderr, flush=True)
         base = statistics.median(results["plain PyTorch loop"])
         for name, values in results.items():
             rate = statistics.median(values)

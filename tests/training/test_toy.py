@@ -42,3 +42,19 @@ def test_default_init_is_seeded_and_unknown_init_is_refused():
     assert spread("dcgan") < 1e-3 < spread("default")
     with pytest.raises(ValueError, match="init must be one of default, dcgan"):
         train_toy_gan(ring, steps=0, init="xavier")
+
+
+def test_spectral_norm_discriminator_is_seeded_and_normalised():
+    from ganforge.models.mlp import MLPDiscriminator
+    from ganforge.training.toy import init_default_linear
+
+    torch.manual_seed(0)
+    d = MLPDiscriminator(2, 16, spectral_norm=True)
+    init_default_linear(d, torch.Generator().manual_seed(1))
+    before = d.net[0].parametrizations.weight.original.clone()
+    init_default_linear(d, torch.Generator().manual_seed(1))
+    assert torch.equal(before, d.net[0].parametrizations.weight.original)  # the raw weight was re-drawn
+    for _ in range(300):  # power iteration (one step a training-mode forward) converges
+        d(torch.randn(8, 2))
+    for layer in (m for m in d.net if isinstance(m, torch.nn.Linear)):
+        assert abs(float(torch.linalg.matrix_norm(layer.weight.detach(), ord=2)) - 1) < 1e-2

@@ -28,11 +28,16 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """points (N, in_dim) -> logits (N,)."""
+    """points (N, in_dim) -> logits (N,); `spectral_norm` normalises every Linear's weight by its
+    largest singular value (Miyato et al. 2018)."""
 
-    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3) -> None:
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, spectral_norm: bool = False) -> None:
         super().__init__()
         self.net = _mlp([in_dim] + [hidden] * depth + [1], lambda: nn.LeakyReLU(0.2))
+        if spectral_norm:
+            for layer in self.net:
+                if isinstance(layer, nn.Linear):
+                    nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)

@@ -17,17 +17,17 @@ from ganforge.training.step import train_step
 def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 3000, batch_size: int = 256,
                   lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), d_steps: int = 1,
                   latent_dim: int = 16, hidden: int = 128, seed: int = 0, penalty: str | None = None,
-                  penalty_weight: float = 10.0, init: str = "default") -> MLPGenerator:
+                  penalty_weight: float = 10.0, init: str = "default", spectral_norm: bool = False) -> MLPGenerator:
     """Train G and D on fresh mixture samples every step; returns the generator (eval mode).
     `penalty` (gp, r1) is added to D's loss with `penalty_weight`. `init`: "default" (PyTorch's
     own Linear initialisation, seeded) or "dcgan" (N(0, 0.02): made for DCGAN's convolutions, it
-    starts an MLP generator almost constant in z)."""
+    starts an MLP generator almost constant in z). `spectral_norm` on D's layers."""
     pair = LOSSES.get(loss)
     penalty_fn = PENALTIES.get(penalty) if penalty is not None else None
-    if pair.needs_lipschitz and penalty_fn is None:
-        raise ValueError(f"loss {loss} needs a penalty")
+    if pair.needs_lipschitz and penalty_fn is None and not spectral_norm:
+        raise ValueError(f"loss {loss} needs a penalty or spectral norm")
     init_rng = torch.Generator().manual_seed(seed)
-    generator, discriminator = MLPGenerator(latent_dim, 2, hidden), MLPDiscriminator(2, hidden)
+    generator, discriminator = MLPGenerator(latent_dim, 2, hidden), MLPDiscriminator(2, hidden, spectral_norm=spectral_norm)
     initialise = {"default": init_default_linear, "dcgan": init_dcgan_weights}
     if init not in initialise:
         raise ValueError(f"init must be one of {', '.join(initialise)}, got {init!r}")
@@ -53,7 +53,9 @@ def init_default_linear(module: nn.Module, generator: torch.Generator | None = N
     +-1/sqrt(fan_in)), drawn from `generator`."""
     for m in module.modules():
         if isinstance(m, nn.Linear):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+            # Under spectral norm the raw weight lives in parametrizations.weight.original.
+            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
             if m.bias is not None:
                 bound = 1 / math.sqrt(m.in_features)
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
