@@ -1,6 +1,6 @@
 """Training throughput: ganforge's trainer against a plain PyTorch DCGAN loop, in one run.
 
-    python benchmarks/train_throughput.py [--steps 60] [--repeats 3] [--more]
+    python benchmarks/train_throughput.py [--steps 60] [--repeats 3] [--more] [--skip bf16,fp16]
 
 The plain loop is the usual tutorial loop (pytorch/examples dcgan style): a DataLoader over a
 TensorDataset, BCEWithLogitsLoss with label tensors, two discriminator backward passes, a
@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats; the median is shown")
     parser.add_argument("--sizes", default="28x1,64x3", help="resolution x channels, comma separated")
     parser.add_argument("--more", action="store_true", help="also fp16 (loss scaling) and torch.compile rows")
+    parser.add_argument("--skip", default="", help="comma-separated words: leave out rows whose name has one "
+                        "(e.g. bf16,fp16 on a CPU without native bf16, where they are ~10x slower)")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "
@@ -117,6 +119,9 @@ def main() -> None:
             variants.update({"ganforge fp16 + loss scaling + channels_last": ("fp16", True, False),
                              "ganforge fp32 + channels_last + torch.compile": ("fp32", True, True),
                              "ganforge bf16 + channels_last + torch.compile": ("bf16", True, True)})
+        skip = [word for word in args.skip.split(",") if word]
+        variants = {name: option for name, option in variants.items()
+                    if option is None or not any(word in name for word in skip)}
         results: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(args.repeats):
             for name, option in variants.items():
