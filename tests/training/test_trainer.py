@@ -119,6 +119,7 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
     real_step, calls = trainer_module.train_step, {"n": 0}
+    handler_before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
 
     def step_then_interrupt(*args, **kwargs):
         calls["n"] += 1
@@ -131,7 +132,7 @@ def test_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
         train(tiny_config(tmp_path / "a", steps=8, checkpoint_every=100), progress=False)
     run = tmp_path / "a" / "runs" / "tiny"
     assert ckpt.find_checkpoint(run).name == "step_00000003"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handler restored
     monkeypatch.setattr(trainer_module, "train_step", real_step)
     resumed = resume(run, steps=8, progress=False)
     straight = train(tiny_config(tmp_path / "b", steps=8), progress=False)
