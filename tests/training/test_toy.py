@@ -46,7 +46,7 @@ def test_default_init_is_seeded_and_unknown_init_is_refused():
 
 def test_spectral_norm_discriminator_is_seeded_and_normalised():
     from ganforge.models.mlp import MLPDiscriminator
-    from ganforge.training.toy import init_default_linear
+    from ganforge.models.layers import init_default_linear
 
     torch.manual_seed(0)
     d = MLPDiscriminator(2, 16, spectral_norm=True)

@@ -14,14 +14,29 @@ def init_dcgan_weights(module: nn.Module, generator: torch.Generator | None = No
     scale ~ N(1, 0.02), biases 0. `generator` makes it reproducible without global seeding."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            # Under spectral norm the raw weight lives in parametrizations.weight.original.
-            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
-            nn.init.normal_(weight, 0.0, 0.02, generator=generator)
+            nn.init.normal_(raw_weight(m), 0.0, 0.02, generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02, generator=generator)
             nn.init.zeros_(m.bias)
+
+
+@torch.no_grad()
+def init_default_linear(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """nn.Linear's own default initialisation (uniform, Kaiming with a = sqrt(5); bias uniform in
+    +-1/sqrt(fan_in)), drawn from `generator` so it is reproducible."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(raw_weight(m), a=math.sqrt(5), generator=generator)
+            if m.bias is not None:
+                bound = 1 / math.sqrt(m.in_features)
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+
+
+def raw_weight(layer: nn.Module) -> torch.Tensor:
+    """The trainable weight: under spectral norm it lives in parametrizations.weight.original."""
+    return layer.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(layer, "weight") else layer.weight
 
 
 def upsampling_plan(image_size: int) -> tuple[int, int]:
@@ -39,7 +54,7 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
     BatchNorm starts at scale 1, shift 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            weight = raw_weight(m)
             fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(weight)
             bound = math.sqrt(6.0 / (fan_in + fan_out))
             weight.uniform_(-bound, bound, generator=generator)
@@ -48,7 +63,7 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
         elif isinstance(m, ClassEmbedding):  # N(0, 1), like z: the class weighs as much as the latent
             m.weight.normal_(0.0, 1.0, generator=generator)
         elif isinstance(m, nn.Embedding):  # the projection discriminator's class embedding
-            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
+            weight = raw_weight(m)
             bound = math.sqrt(6.0 / sum(weight.shape))
             weight.uniform_(-bound, bound, generator=generator)
         elif isinstance(m, nn.BatchNorm2d) and m.affine:

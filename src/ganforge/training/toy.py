@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
-from torch import nn
 
 from ganforge.data.toy import Mixture
 from ganforge.losses import LOSSES, PENALTIES
-from ganforge.models.layers import init_dcgan_weights
+from ganforge.models.layers import init_dcgan_weights, init_default_linear
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.training.step import train_step
 
@@ -45,20 +42,6 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
         weighted = (lambda d, real, fake: penalty_weight * penalty_fn(d, real, fake)) if penalty_fn else None
         train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise, penalty=weighted)
     return generator.eval()
-
-
-@torch.no_grad()
-def init_default_linear(module: nn.Module, generator: torch.Generator | None = None) -> None:
-    """nn.Linear's default initialisation (uniform, Kaiming with a = sqrt(5); bias uniform in
-    +-1/sqrt(fan_in)), drawn from `generator`."""
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            # Under spectral norm the raw weight lives in parametrizations.weight.original.
-            weight = m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight") else m.weight
-            nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-            if m.bias is not None:
-                bound = 1 / math.sqrt(m.in_features)
-                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
 
 @torch.no_grad()
