@@ -46,3 +46,19 @@ def test_tiny_segmenter_trains_and_scores():
         predict(result.generator, torch.zeros(1, 1, 32, 32))
     with pytest.raises(InputError, match="num_classes"):
         train_segmenter(train, 2, steps=1)
+
+
+def test_segmenter_losses_give_probabilities_and_bad_settings_fail():
+    train = compose_scenes(*glyphs(), n=16, size=32, seed=1)
+    test = compose_scenes(*glyphs(), n=4, size=32, seed=2)
+    for loss, output in (("cross_entropy", "logits"), ("l1", "tanh")):
+        result, config = train_segmenter(train, 4, steps=2, batch_size=4, width=8, loss=loss, adversarial_weight=0)
+        assert result.generator.output == output and config.depth == 3
+        labels, values = predict(result.generator, test.images)
+        assert values.min() >= 0 and values.max() <= 1 and torch.equal(values.argmax(1), labels)
+        if loss == "cross_entropy":
+            assert torch.allclose(values.sum(1), torch.ones(4, 32, 32), atol=1e-5)
+    with pytest.raises(InputError, match="--loss must be one of"):
+        train_segmenter(train, 4, steps=1, loss="dice")
+    with pytest.raises(InputError, match="--depth 6"):
+        train_segmenter(train, 4, steps=1, depth=6)

@@ -26,6 +26,9 @@ def augmentation_experiment(gan, images: torch.Tensor, labels: torch.Tensor, tes
         raise InputError("GAN augmentation needs a class-conditional model (trained with --num-classes)")
     if gan.image_shape != tuple(images.shape[1:]):
         raise InputError(f"the generator makes {gan.image_shape} images, the data is {tuple(images.shape[1:])}")
+    if per_class * gan.num_classes < batch_size:
+        raise InputError(f"--per-class {per_class} gives {per_class * gan.num_classes} real digits, fewer than "
+                         f"one batch (--batch-size {batch_size})")
     subset = labelled_subset(labels, per_class, gan.num_classes, seed)
     real_x, real_y = images[subset], labels[subset]
     fake_y = torch.arange(gan.num_classes).repeat_interleave(synthetic_per_class)

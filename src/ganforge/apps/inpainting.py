@@ -198,10 +198,10 @@ def telea_inpaint(images: torch.Tensor, hole: torch.Tensor, radius: int = 3) -> 
 INPAINTER_FILE = "inpainter.safetensors"
 
 
-def unet_depth(size: int, most: int = 4) -> int:
-    """The deepest U-Net (at most `most` halvings) whose innermost maps are whole and >= 4 px."""
+def unet_depth(size: int, most: int = 4, smallest: int = 4) -> int:
+    """The deepest U-Net (at most `most` halvings) whose innermost maps are whole and >= `smallest` px."""
     depth = 1
-    while depth < most and size % 2 ** (depth + 1) == 0 and size // 2 ** (depth + 1) >= 4:
+    while depth < most and size % 2 ** (depth + 1) == 0 and size // 2 ** (depth + 1) >= smallest:
         depth += 1
     return depth
 

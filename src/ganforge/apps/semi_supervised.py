@@ -150,14 +150,16 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                 group["lr"] = lr * scale
         d.train()
         pick = torch.randint(len(x_lab), (batch_size,), generator=rng, device=device)
-        logits_lab, _ = d(x_lab[pick])
-        loss_d = supervised_loss(logits_lab, y_lab[pick])
         if gan:
+            # One forward over labelled, unlabelled and generated rows: the noise is per row, so
+            # this equals three separate passes, with the weight norm computed once.
             u = x_unl[torch.randint(len(x_unl), (batch_size,), generator=rng, device=device)]
-            fake = g(torch.rand(batch_size, 100, generator=rng, device=device))
-            logits_u, _ = d(u)
-            logits_g, _ = d(fake.detach())
-            loss_d = loss_d + unsupervised_loss(logits_u, logits_g)
+            with torch.no_grad():
+                fake = g(torch.rand(batch_size, 100, generator=rng, device=device))
+            logits_lab, logits_u, logits_g = d(torch.cat([x_lab[pick], u, fake]))[0].split(batch_size)
+            loss_d = supervised_loss(logits_lab, y_lab[pick]) + unsupervised_loss(logits_u, logits_g)
+        else:
+            loss_d = supervised_loss(d(x_lab[pick])[0], y_lab[pick])
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -165,9 +167,10 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             u2 = x_unl[torch.randint(len(x_unl), (batch_size,), generator=rng, device=device)]
             fake = g(torch.rand(batch_size, 100, generator=rng, device=device))
             d.requires_grad_(False)
-            _, features_real = d(u2)
+            with torch.no_grad():
+                _, features_real = d(u2)
             _, features_fake = d(fake)
-            loss_g = feature_matching_loss(features_real.detach(), features_fake)
+            loss_g = feature_matching_loss(features_real, features_fake)
             d.requires_grad_(True)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()

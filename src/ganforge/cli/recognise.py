@@ -8,6 +8,14 @@ from pathlib import Path
 import click
 
 
+def parse_seeds(seeds: str) -> list[int]:
+    """--seeds 0,1,2 -> [0, 1, 2]; a usage error otherwise."""
+    try:
+        return [int(s) for s in seeds.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected integers like 0,1,2, got {seeds!r}", param_hint="'--seeds'") from None
+
+
 @click.command("semi-supervised", epilog="""\b
 Example (the published setting, Salimans et al. 2016: 100 labels):
   ganforge semi-supervised --labels-per-class 10 --epochs 30 --seeds 0,1,2""")
@@ -32,10 +40,7 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
     from ganforge.data import load_mnist
     from ganforge.training import resolve_device
 
-    try:
-        seed_list = [int(s) for s in seeds.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"expected integers like 0,1,2, got {seeds!r}", param_hint="'--seeds'") from None
+    seed_list = parse_seeds(seeds)
     train, test = load_mnist("train", limit=limit), load_mnist("test", limit=test_limit)
     flat = lambda ds: ds.images.flatten(1).float() / 255  # noqa: E731
     x_train, x_test = flat(train), flat(test)
@@ -49,6 +54,8 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
                                            lr=lr, gan=gan, seed=seed, device=torch_device, progress=False)
             rows[name].append(result)
             click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} ({result.seconds:.0f} s)")
+            click.echo("  test error by step: " + ", ".join(f"{h['step']}: {h['test_error']:.2%}"
+                                                          for h in result.history))
             if save is not None and gan and seed == seed_list[0]:
                 from ganforge.checkpoint import save_network
 
@@ -64,8 +71,9 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
 
 @click.command("segment", epilog="""\b
 Examples:
-  ganforge segment --steps 3000                       # L1 + adversarial, scores on test scenes
-  ganforge segment --steps 3000 --ablation            # also L1 only, the pix2pix ablation
+  ganforge segment --steps 3000                       # cross-entropy + adversarial, scored on test scenes
+  ganforge segment --steps 3000 --ablation            # also without the adversarial term
+  ganforge segment --steps 3000 --loss l1 --ablation  # pix2pix's own L1 loss, with and without
   ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
 @click.option("--train-scenes", default=2000, show_default=True, type=click.IntRange(min=1))
 @click.option("--test-scenes", default=500, show_default=True, type=click.IntRange(min=1))
@@ -73,8 +81,13 @@ Examples:
 @click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--width", default=32, show_default=True, type=click.IntRange(min=1))
-@click.option("--l1-only", is_flag=True, help="Train without the adversarial term.")
-@click.option("--ablation", is_flag=True, help="Train both L1 + adversarial and L1 only; print both.")
+@click.option("--loss", "loss", default="cross_entropy", show_default=True, type=click.Choice(["cross_entropy", "l1"]),
+              help="Per-pixel term: cross-entropy on logits, or pix2pix's L1 on the {-1, +1} one-hot map.")
+@click.option("--depth", type=click.IntRange(min=1),
+              help="U-Net halvings (default: the deepest, up to 5, leaving >= 3 px maps).")
+@click.option("--no-adversarial", "--l1-only", "no_adversarial", is_flag=True,
+              help="Train without the PatchGAN term (--l1-only is the old name).")
+@click.option("--ablation", is_flag=True, help="Train with and without the adversarial term; print both.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to save the (first) trained net, or the net to use with --predict.")
 @click.option("--predict", "predict_image", type=click.Path(path_type=Path),
@@ -83,8 +96,9 @@ Examples:
               help="Picture: input | prediction | ground truth rows (or the predicted labels with --predict).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
-def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, l1_only: bool,
-            ablation: bool, model: Path | None, predict_image: Path | None, out: Path, seed: int, device: str) -> None:
+def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, loss: str,
+            depth: int | None, no_adversarial: bool, ablation: bool, model: Path | None, predict_image: Path | None,
+            out: Path, seed: int, device: str) -> None:
     """Segment digit scenes pix2pix-style and score mIoU, pixel accuracy and box mAP."""
     import torch
 
@@ -110,14 +124,15 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
     torch_device = resolve_device(device)
     train_set = load_scenes("train", train_scenes, size, seed)
     test_set = load_scenes("test", test_scenes, size, seed)
-    variants = [("L1 + adversarial", 1.0), ("L1 only", 0.0)] if ablation else \
-        [("L1 only", 0.0)] if l1_only else [("L1 + adversarial", 1.0)]
+    term = "L1" if loss == "l1" else "cross-entropy"
+    variants = [(f"{term} + adversarial", 1.0), (f"{term} only", 0.0)] if ablation else \
+        [(f"{term} only", 0.0)] if no_adversarial else [(f"{term} + adversarial", 1.0)]
     click.echo(f"{train_scenes} train / {test_scenes} test scenes of {size}x{size}, {steps} steps, batch {batch_size}")
     for i, (name, weight) in enumerate(variants):
         result, config = train_segmenter(train_set, k, steps, batch_size, weight, width=width, seed=seed,
-                                         device=torch_device, progress=True)
+                                         device=torch_device, progress=True, loss=loss, depth=depth)
         scores = evaluate_segmenter(result.generator.cpu(), test_set, k)
-        click.echo(f"  {name:<17} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
+        click.echo(f"  {name:<28} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
                    f"mAP@0.5 {scores['map50']:.4f}  mAP@0.5:0.95 {scores['map50_95']:.4f}")
         if i == 0:
             if model is not None:
@@ -139,9 +154,11 @@ Example:
               help="Generated digits per class added to them.")
 @click.option("--steps", default=1500, show_default=True, type=click.IntRange(min=1),
               help="Classifier updates, the same with and without generated digits.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Classifier batch.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds.")
 @click.option("--device", default="cpu", show_default=True)
-def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, seeds: str, device: str) -> None:
+def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, batch_size: int, seeds: str,
+            device: str) -> None:
     """Does a conditional GAN's data help a classifier trained on few labels? (MNIST test accuracy)"""
     import ganforge
     from ganforge.apps.augmentation import augmentation_experiment
@@ -151,9 +168,9 @@ def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, see
     gan = ganforge.load(run, device=resolve_device(device))
     train, test = load_mnist("train"), load_mnist("test")
     diffs = []
-    for seed in (int(s) for s in seeds.split(",")):
+    for seed in parse_seeds(seeds):
         r = augmentation_experiment(gan, train.images, train.labels, test.images, test.labels, per_class,
-                                    synthetic_per_class, steps, seed=seed, device=device)
+                                    synthetic_per_class, steps, batch_size, seed=seed, device=device)
         diffs.append(r["difference"])
         click.echo(f"seed {seed}: {r['real_images']} real -> accuracy {r['real_only']:.2%}; "
                    f"+ {r['generated_images']} generated -> {r['real_plus_gan']:.2%} ({r['difference'] * 100:+.2f} points)")

@@ -3,7 +3,7 @@
 UNetGenerator: an encoder of stride-2 4x4 convs (LeakyReLU 0.2, BatchNorm after the first) and
 a decoder of stride-2 4x4 transposed convs (ReLU, BatchNorm, dropout on the innermost ones),
 with skip connections concatenating each encoder level to the decoder level of the same size;
-tanh output in [-1, 1]. Depth = number of halvings; the input size must be divisible by 2^depth.
+tanh output in [-1, 1] (or raw logits, output="logits", for per-pixel classification). Depth = number of halvings; the input size must be divisible by 2^depth.
 
 PatchDiscriminator: stride-2 4x4 convs (LeakyReLU 0.2, BatchNorm after the first) then two
 stride-1 3x3 convs (4x4 in the paper; 3x3 keeps small maps' sizes), one logit per overlapping patch; conditional on the input image by
@@ -40,14 +40,16 @@ class _Up(nn.Module):
 
 
 class UNetGenerator(nn.Module):
-    """x (N, in_channels, H, W) -> (N, out_channels, H, W) in [-1, 1]."""
+    """x (N, in_channels, H, W) -> (N, out_channels, H, W) in [-1, 1] (or logits)."""
 
     def __init__(self, in_channels: int, out_channels: int, depth: int = 3, width: int = 32,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, output: str = "tanh") -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
-        self.depth = depth
+        if output not in ("tanh", "logits"):
+            raise ValueError(f"output must be 'tanh' (images in [-1, 1]) or 'logits' (per-pixel classes), got {output!r}")
+        self.depth, self.output = depth, output
         widths = [width * 2 ** min(i, 3) for i in range(depth)]  # 32, 64, 128, 256, 256, ...
         self.downs = nn.ModuleList(_Down(c_in, c_out, norm=i > 0)
                                    for i, (c_in, c_out) in enumerate(zip([in_channels] + widths[:-1], widths)))
@@ -57,7 +59,7 @@ class UNetGenerator(nn.Module):
             ups.append(_Up(c_in, widths[i - 1], dropout if i >= depth - 2 else 0.0))
         self.ups = nn.ModuleList(ups)
         self.out = nn.Sequential(nn.ConvTranspose2d(widths[0] * 2 if depth > 1 else widths[0], out_channels, 4, 2, 1),
-                                 nn.Tanh())
+                                 *([nn.Tanh()] if output == "tanh" else []))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % 2**self.depth or x.shape[-2] % 2**self.depth:

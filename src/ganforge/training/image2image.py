@@ -5,6 +5,9 @@
     loss_G = adversarial_weight * BCE(D(x, G(x)), 1) + l1_weight * |G(x) - y|_1
 
 adversarial_weight = 0 trains the same U-Net with L1 alone (no D): the ablation pix2pix reports.
+reconstruction="cross_entropy" is for label maps (y one-hot in {-1, +1}): G outputs per-pixel
+logits, the L1 term becomes cross-entropy against argmax y (weighted by ce_weight), and D judges
+the softmax probabilities mapped to [-1, 1], the same range as the one-hot targets.
 Batches come from a function of a seeded torch.Generator, so inputs can be made on the fly
 (random masks for inpainting, scenes for segmentation).
 """
@@ -37,19 +40,26 @@ class Image2ImageConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     l1_weight: float = 100.0  # pix2pix's lambda
     adversarial_weight: float = 1.0  # 0: L1 only
+    reconstruction: str = "l1"  # or "cross_entropy" (label maps)
+    ce_weight: float = 1.0  # weight of the cross-entropy term when reconstruction="cross_entropy"
     seed: int = 0
     log_every: int = 100
 
     def network_config(self) -> dict:
         """What UNetGenerator needs to be rebuilt (saved with its weights)."""
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "depth": self.depth,
-                "width": self.width, "dropout": self.dropout}
+                "width": self.width, "dropout": self.dropout,
+                "output": "logits" if self.reconstruction == "cross_entropy" else "tanh"}
+
+    def __post_init__(self) -> None:
+        if self.reconstruction not in ("l1", "cross_entropy"):
+            raise ValueError(f"reconstruction must be 'l1' or 'cross_entropy', got {self.reconstruction!r}")
 
 
 @dataclass
 class Image2ImageResult:
     generator: UNetGenerator
-    history: list[dict] = field(default_factory=list)  # {"step", "l1", "loss_d", "loss_g_adv"} per log
+    history: list[dict] = field(default_factory=list)  # {"step", "l1" or "cross_entropy", "loss_d", "loss_g_adv"}
 
 
 def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Generator], Batch],
@@ -61,6 +71,7 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
     init_dcgan_weights(generator, init)
     opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
     adversarial = config.adversarial_weight > 0
+    classify = config.reconstruction == "cross_entropy"
     if adversarial:
         discriminator = PatchDiscriminator(config.in_channels + config.out_channels, config.width).to(device)
         init_dcgan_weights(discriminator, init)
@@ -71,7 +82,8 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
     sums: dict[str, float] = {}
     for step in tqdm(range(1, config.steps + 1), disable=not progress, desc="image-to-image"):
         x, y = (t.to(device) for t in batches(rng))
-        fake = generator(x)
+        out = generator(x)
+        fake = out.softmax(1) * 2 - 1 if classify else out  # what D sees, in y's range
         record = {}
         if adversarial:
             loss_d = 0.5 * discriminator_loss_bce(discriminator(x, y).flatten(), discriminator(x, fake.detach()).flatten())
@@ -82,12 +94,18 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
             adv = generator_loss_nonsaturating(discriminator(x, fake).flatten())
             discriminator.requires_grad_(True)
             record = {"loss_d": float(loss_d.detach()), "loss_g_adv": float(adv.detach())}
-        l1 = F.l1_loss(fake, y)
-        loss_g = config.l1_weight * l1 + (config.adversarial_weight * adv if adversarial else 0.0)
+        if classify:
+            reconstruction = F.cross_entropy(out, y.argmax(1))
+            loss_g = config.ce_weight * reconstruction
+        else:
+            reconstruction = F.l1_loss(out, y)
+            loss_g = config.l1_weight * reconstruction
+        if adversarial:
+            loss_g = loss_g + config.adversarial_weight * adv
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        record["l1"] = float(l1.detach())
+        record["cross_entropy" if classify else "l1"] = float(reconstruction.detach())
         for key, value in record.items():
             sums[key] = sums.get(key, 0.0) + value
         if step % config.log_every == 0 or step == config.steps:

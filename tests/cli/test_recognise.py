@@ -1,0 +1,72 @@
+"""The recognition commands end to end on tiny settings: semi-supervised, segment, augment."""
+
+import pytest
+from PIL import Image
+
+from ganforge.images import save_image
+from tests.cli.test_cli import TINY, run_cli
+
+pytest.importorskip("mnist")
+
+
+def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(capsys):
+    code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",
+                             "--test-limit", "50", "--seeds", "0,1")
+    assert code == 0, err
+    assert out.count("K+1 GAN (feature matching): test error") == 2 and out.count("labelled only: test error") == 2
+    assert "test error by step: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 steps
+    assert "20 labels, 1 epochs" in out
+    code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
+    assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")
+    assert code == 2 and "--seeds" in err
+
+
+def test_segment_trains_both_variants_saves_and_predicts(tmp_path, capsys):
+    model, picture = tmp_path / "seg.safetensors", tmp_path / "rows.png"
+    code, out, err = run_cli(capsys, "segment", "--size", "48", "--train-scenes", "16", "--test-scenes", "4",
+                             "--steps", "2", "--batch-size", "4", "--width", "8", "--ablation", "--model", model,
+                             "-o", picture)
+    assert code == 0, err
+    assert "cross-entropy + adversarial" in out and "cross-entropy only" in out and out.count("mIoU") == 2
+    assert model.is_file() and Image.open(picture).size == ((3 * 50 + 2) * 2, (4 * 50 + 2) * 2)
+    from ganforge.data.scenes import compose_scenes
+    from tests.data.test_scenes import glyphs
+
+    scene = compose_scenes(*glyphs(), n=1, size=48, seed=3).images.float() / 127.5 - 1
+    save_image(scene, tmp_path / "scene.png")
+    code, out, err = run_cli(capsys, "segment", "--size", "48", "--predict", tmp_path / "scene.png", "--model", model,
+                             "-o", tmp_path / "labels.png")
+    assert code == 0, err
+    assert "classes present" in out and Image.open(tmp_path / "labels.png").size == (48, 48)
+    code, _, err = run_cli(capsys, "segment", "--size", "64", "--predict", tmp_path / "scene.png", "--model", model)
+    assert code == 2 and "scene is 48x48, the model needs 64x64" in err
+    code, _, err = run_cli(capsys, "segment", "--size", "48", "--depth", "5", "--steps", "1", "--train-scenes", "2",
+                           "--test-scenes", "1")
+    assert code == 2 and "--depth 5" in err
+
+
+def test_segment_l1_loss_is_the_pix2pix_variant(capsys):
+    code, out, err = run_cli(capsys, "segment", "--size", "48", "--train-scenes", "8", "--test-scenes", "2",
+                             "--steps", "1", "--batch-size", "4", "--width", "8", "--loss", "l1", "--no-adversarial")
+    assert code == 0, err
+    assert "L1 only" in out and "adversarial" not in out.split("steps")[1]
+
+
+def test_augment_needs_a_conditional_run(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", "--dataset", "mnist", "--limit", "64", "--arch", "resnet", "--width", "8",
+                           "--latent-dim", "8", "--num-classes", "10", "--batch-size", "16", "--steps", "2",
+                           "--no-progress", "--out", tmp_path, "--name", "cond")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "2", "--synthetic-per-class", "2",
+                             "--steps", "2", "--batch-size", "10", "--seeds", "0")
+    assert code == 0, err
+    assert "20 real -> accuracy" in out and "+ 20 generated" in out and "mean difference" in out
+    code, _, err = run_cli(capsys, "train", *TINY, "--out", tmp_path, "--name", "plain")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "augment", tmp_path / "plain")
+    assert code == 2 and "class-conditional" in err
+    code, _, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "2")
+    assert code == 2 and "--per-class 2" in err and "--batch-size 64" in err
+    code, _, err = run_cli(capsys, "augment", tmp_path / "cond", "--seeds", "0;1")
+    assert code == 2 and "--seeds" in err
