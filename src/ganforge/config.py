@@ -95,6 +95,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (BCE losses)
     ema_decay: float | None = None  # EMA of G's weights, used for samples, evaluation and loading
     augment: str | None = None  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout"
+    mode_seeking: float = 0.0  # lambda of MSGAN's mode-seeking term in G's loss (0: off)
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
     accumulate: int = 1  # gradient accumulation: micro-batches per (per-process) batch, for less memory
@@ -124,6 +125,8 @@ class TrainConfig:
         _positive(self.clip, "train.clip", allow_none=True)
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"{_name('train.label_smoothing')} must be in [0, 0.5), got {self.label_smoothing}")
+        if self.mode_seeking < 0:
+            raise ConfigError(f"{_name('train.mode_seeking')} must be >= 0, got {self.mode_seeking}")
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"{_name('train.ema_decay')} must be in [0, 1), got {self.ema_decay}")
         if self.precision not in PRECISIONS:

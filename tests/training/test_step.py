@@ -83,3 +83,35 @@ def test_accumulation_cannot_split_below_one_image():
     with pytest.raises(ValueError, match="cannot split a batch of 2 into 3 micro-batches"):
         train_step(g, d, opt_g, opt_d, LOSSES.get("hinge"), [(torch.randn(2, 2), None)],
                    lambda n: (torch.randn(n, 4), None), accumulate=3)
+
+
+class _Doubler(torch.nn.Module):
+    """G(z) = 2 z as a (N, 1, 1, d) image: |G(z_a) - G(z_b)| / |z_a - z_b| is exactly 2."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(2.0))
+        self.d = d
+
+    def forward(self, z):
+        return (self.scale * z).view(-1, 1, 1, self.d)
+
+
+@pytest.mark.parametrize("weight", [0.0, 3.0])
+def test_mode_seeking_adds_its_weighted_term_to_g_loss(weight):
+    def run(mode_seeking):
+        torch.manual_seed(0)
+        g, d = _Doubler(4), torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+        opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.1), torch.optim.SGD(d.parameters(), 0.1)
+        rng = torch.Generator().manual_seed(1)
+        noise = lambda n: (torch.randn(n, 4, generator=rng), None)  # noqa: E731
+        real = torch.randn(8, 1, 1, 4, generator=torch.Generator().manual_seed(2))
+        stats = train_step(g, d, opt_g, opt_d, LOSSES.get("nonsaturating"), [(real, None)], noise,
+                           mode_seeking=mode_seeking)
+        return float(stats.loss_g), float(g.scale.detach())
+
+    plain, scale_plain = run(0.0)
+    loss_g, scale = run(weight)
+    assert loss_g - plain == pytest.approx(weight / (2 + 1e-5), rel=1e-5)
+    # L_ms = 1 / (scale + eps) falls as the scale (the spread of the images) grows: SGD raises it.
+    assert (scale > scale_plain) == (weight > 0)

@@ -35,8 +35,8 @@ def train_segmenter(scenes: Scenes, num_classes: int, steps: int = 2000, batch_s
                     device: torch.device | str = "cpu", progress: bool = False, loss: str = "cross_entropy",
                     depth: int | None = None):
     """A U-Net image -> label map, trained by L1 on the {-1, +1} one-hot map (pix2pix) or by
-    per-pixel cross-entropy (loss="cross_entropy"), plus a conditional PatchGAN term unless
-    adversarial_weight = 0. depth: U-Net halvings (default: the deepest, up to 5, that keeps >= 3 px).
+    per-pixel cross-entropy (loss="cross_entropy"), either weighted by l1_weight (pix2pix's
+    lambda), plus a conditional PatchGAN term unless adversarial_weight = 0. depth: U-Net halvings (default: the deepest, up to 5, that keeps >= 3 px).
     Returns (Image2ImageResult, Image2ImageConfig)."""
     from ganforge.apps.inpainting import unet_depth
     from ganforge.training.image2image import Image2ImageConfig, train_image_to_image

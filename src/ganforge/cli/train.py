@@ -23,6 +23,7 @@ FLAG_FIELDS = {
     "loss": ("train", "loss"), "penalty": ("train", "penalty"), "penalty_weight": ("train", "penalty_weight"),
     "penalty_every": ("train", "penalty_every"), "clip": ("train", "clip"),
     "label_smoothing": ("train", "label_smoothing"), "ema_decay": ("train", "ema_decay"),
+    "mode_seeking": ("train", "mode_seeking"),
     "spectral_norm": ("model", "spectral_norm"), "augment": ("train", "augment"),
     "attention_res": ("model", "attention_res"), "batch_size": ("train", "batch_size"), "d_steps": ("train", "d_steps"),
     "accumulate": ("train", "accumulate"),
@@ -97,6 +98,8 @@ Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoi
 @click.option("--clip", type=float, help="WGAN weight clipping of D to [-c, c].")
 @click.option("--augment", help="DiffAugment policy for D's inputs, e.g. color,translation,cutout [off].")
 @click.option("--label-smoothing", type=float, help="One-sided: D's real target is 1 - s, e.g. 0.1 [0].")
+@click.option("--mode-seeking", type=float,
+              help="Weight of MSGAN's mode-seeking term in G's loss, against within-class collapse, e.g. 1 [0].")
 @click.option("--ema-decay", type=float, help="EMA of G's weights for sampling/evaluation, e.g. 0.999 [off].")
 @click.option("--spectral-norm/--no-spectral-norm", default=None, help="Spectral norm in D (drops its BatchNorm) [off].")
 @click.option("--lr", type=float, help="Learning rate of both players [2e-4].")

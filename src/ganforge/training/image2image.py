@@ -6,8 +6,8 @@
 
 adversarial_weight = 0 trains the same U-Net with L1 alone (no D): the ablation pix2pix reports.
 reconstruction="cross_entropy" is for label maps (y one-hot in {-1, +1}): G outputs per-pixel
-logits, the L1 term becomes cross-entropy against argmax y (weighted by ce_weight), and D judges
-the softmax probabilities mapped to [-1, 1], the same range as the one-hot targets.
+logits, the L1 term becomes cross-entropy against argmax y (weighted by the same l1_weight), and
+D judges the softmax probabilities mapped to [-1, 1], the same range as the one-hot targets.
 Batches come from a function of a seeded torch.Generator, so inputs can be made on the fly
 (random masks for inpainting, scenes for segmentation).
 """
@@ -38,10 +38,9 @@ class Image2ImageConfig:
     steps: int = 2000
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    l1_weight: float = 100.0  # pix2pix's lambda
+    l1_weight: float = 100.0  # pix2pix's lambda, on the L1 or the cross-entropy term
     adversarial_weight: float = 1.0  # 0: L1 only
     reconstruction: str = "l1"  # or "cross_entropy" (label maps)
-    ce_weight: float = 1.0  # weight of the cross-entropy term when reconstruction="cross_entropy"
     seed: int = 0
     log_every: int = 100
 
@@ -96,10 +95,9 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
             record = {"loss_d": float(loss_d.detach()), "loss_g_adv": float(adv.detach())}
         if classify:
             reconstruction = F.cross_entropy(out, y.argmax(1))
-            loss_g = config.ce_weight * reconstruction
         else:
             reconstruction = F.l1_loss(out, y)
-            loss_g = config.l1_weight * reconstruction
+        loss_g = config.l1_weight * reconstruction
         if adversarial:
             loss_g = loss_g + config.adversarial_weight * adv
         opt_g.zero_grad(set_to_none=True)

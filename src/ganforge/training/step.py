@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.losses import AdversarialLoss
+from ganforge.losses import AdversarialLoss, mode_seeking_loss
 from ganforge.models import generate
 
 Labels = torch.Tensor | None  # (N,) int class indices for conditional models, else None
@@ -46,7 +46,7 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                clip: float | None = None,
                augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
                scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None,
-               accumulate: int = 1) -> StepStats:
+               accumulate: int = 1, mode_seeking: float = 0.0) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (images (N, C, H, W) in [-1, 1], labels (N,) or None); noise(n) -> (z
@@ -57,6 +57,8 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
     augment(x) transforms every batch D sees, real and fake, differentiably (DiffAugment).
     With an AC-GAN head both players also minimise the class cross-entropy. `scalers` (D's, G's)
     scale the losses for fp16 (GradScaler), skipping steps whose gradients overflowed.
+    `mode_seeking` > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
+    fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
 
     Gradient accumulation: `accumulate` > 1 splits every batch into that many micro-batches whose
     gradients, weighted by their share of the batch, add up before each update: the same update
@@ -112,11 +114,25 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                     with torch.no_grad():
                         real_logits_g = critic(discriminator, seen(real_i), real_labels_i)[0].float()
             loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels_i)
+            if mode_seeking > 0:
+                loss_g = loss_g + mode_seeking * _mode_seeking_term(generator, noise, autocast, fake, z_i, fake_labels_i)
             _backward(share * loss_g, scaler_g)
         total_g = total_g + share * loss_g.detach().float()
     _step(opt_g, scaler_g)
     discriminator.requires_grad_(True)
     return StepStats(stats_d[0], total_g, stats_d[1], stats_d[2])
+
+
+def _mode_seeking_term(generator: nn.Module, noise: Callable[[int], tuple[torch.Tensor, Labels]],
+                       autocast: Callable[[], ContextManager], fake: torch.Tensor, z: torch.Tensor,
+                       labels: Labels) -> torch.Tensor:
+    """MSGAN's 1 / (|G(z_a) - G(z_b)| / |z_a - z_b|) for the first half of the fakes (z_a) and as
+    many fresh latents z_b under the same labels."""
+    m = max(1, fake.shape[0] // 2)
+    z_b, _ = noise(m)
+    with autocast():
+        fake_b = generate(generator, z_b, None if labels is None else labels[:m])
+    return mode_seeking_loss(fake[:m].float(), fake_b.float(), z[:m], z_b)
 
 
 def _micro_batches(accumulate: int, real: torch.Tensor, real_labels: Labels, z: torch.Tensor,

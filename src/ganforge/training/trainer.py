@@ -289,7 +289,8 @@ class Trainer:
             while not self._should_stop(total, deadline):
                 stats = train_step(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.loss,
                                    [next(batches) for _ in range(t.d_steps)], self.noise, self.autocast,
-                                   self.scheduled_penalty(), t.clip, self.augment, self.scalers, t.accumulate)
+                                   self.scheduled_penalty(), t.clip, self.augment, self.scalers, t.accumulate,
+                                   t.mode_seeking)
                 if self.ema is not None:
                     self.ema.update(self.generator, self.step)
                 self.step += 1
