@@ -182,11 +182,14 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
 
     from ganforge.evaluation import (InceptionExtractor, RealFeatures, conditional_accuracy, evaluate_features,
                                      images_from_source, mnist_classifier_extractor, real_features, reference_images)
+    from ganforge.evaluation.report import check_metrics
     from ganforge.evaluation.sources import run_num_classes
     from ganforge.evaluation.cache import default_cache_dir
     from ganforge.images import atomic_write
     from ganforge.training import resolve_device
 
+    chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
+    check_metrics(chosen)  # before minutes of sampling
     torch_device = resolve_device(device)
     if extractor == "inception":
         features = InceptionExtractor(inception_path, inception_sha256, torch_device)
@@ -202,7 +205,6 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
                              default_cache_dir() if cache else None)
     if save_ref is not None:
         real.save(save_ref, features)
-    chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
     report = evaluate_features(fake, real, features, chosen, seed=seed)
     num_classes = run_num_classes(source)
     probabilities = features.probabilities(fake) if num_classes else None

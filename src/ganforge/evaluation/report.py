@@ -53,14 +53,19 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
 
 
+def check_metrics(metrics: tuple[str, ...]) -> None:
+    """DataError naming any metric name that is not one of METRICS."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise DataError(f"--metrics: unknown {', '.join(sorted(unknown))} (choose from {', '.join(METRICS)})")
+
+
 def compare_features(real: np.ndarray, fake: np.ndarray, fake_probabilities: np.ndarray | None,
                      extractor: FeatureExtractor, metrics: tuple[str, ...] = METRICS, kid_subsets: int = 100,
                      kid_subset_size: int = 1000, seed: int = 0) -> tuple[dict[str, float], dict | None]:
     """Metric values between two feature sets, plus the class statistics of the fakes when
     their class probabilities are given."""
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise DataError(f"--metrics: unknown {', '.join(sorted(unknown))} (choose from {', '.join(METRICS)})")
+    check_metrics(metrics)
     out: dict[str, float] = {}
     label = f"({extractor.name})"
     if "fd" in metrics:
