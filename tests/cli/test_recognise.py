@@ -59,7 +59,7 @@ def test_augment_needs_a_conditional_run(tmp_path, capsys):
                            "--no-progress", "--out", tmp_path, "--name", "cond")
     assert code == 0, err
     code, out, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "2", "--synthetic-per-class", "2",
-                             "--steps", "2", "--batch-size", "10", "--seeds", "0")
+                             "--steps", "2", "--batch-size", "10", "--test-limit", "200", "--seeds", "0")
     assert code == 0, err
     assert "20 real -> accuracy" in out and "+ 20 generated" in out and "mean difference" in out
     code, _, err = run_cli(capsys, "train", *TINY, "--out", tmp_path, "--name", "plain")

@@ -155,10 +155,11 @@ Example:
 @click.option("--steps", default=1500, show_default=True, type=click.IntRange(min=1),
               help="Classifier updates, the same with and without generated digits.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Classifier batch.")
+@click.option("--test-limit", type=click.IntRange(min=1), help="Score on the first N MNIST test digits only.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds.")
 @click.option("--device", default="cpu", show_default=True)
-def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, batch_size: int, seeds: str,
-            device: str) -> None:
+def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, batch_size: int, test_limit: int | None,
+            seeds: str, device: str) -> None:
     """Does a conditional GAN's data help a classifier trained on few labels? (MNIST test accuracy)"""
     import ganforge
     from ganforge.apps.augmentation import augmentation_experiment
@@ -166,7 +167,7 @@ def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, bat
     from ganforge.training import resolve_device
 
     gan = ganforge.load(run, device=resolve_device(device))
-    train, test = load_mnist("train"), load_mnist("test")
+    train, test = load_mnist("train"), load_mnist("test", limit=test_limit)
     diffs = []
     for seed in parse_seeds(seeds):
         r = augmentation_experiment(gan, train.images, train.labels, test.images, test.labels, per_class,
