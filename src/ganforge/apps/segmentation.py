@@ -72,7 +72,7 @@ def predict(net: torch.nn.Module, images: torch.Tensor, batch_size: int = 64) ->
     x = to_signed(images) if images.dtype == torch.uint8 else images
     device = next(net.parameters()).device
     outs = torch.cat([net(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
-    out = outs.softmax(1) if getattr(net, "output", "tanh") == "logits" else (outs + 1) / 2
+    out = outs.softmax(1) if net.output == "logits" else (outs + 1) / 2
     return out.argmax(1), out
 
 
