@@ -43,11 +43,13 @@ PRESETS.register("wgan-gp")(Preset(
 ))
 PRESETS.register("cond-sngan")(Preset(
     "The sngan preset made class-conditional: conditional BatchNorm and a class embedding joined "
-    "to z in G, a projection discriminator (Miyato & Koyama 2018). Set for MNIST's 10 classes; use --num-classes N for "
-    "other data, --class-head acgan for an AC-GAN auxiliary classifier instead.",
+    "to z in G, a projection discriminator (Miyato & Koyama 2018), and MSGAN's mode-seeking term "
+    "(weight 0.1) without which G collapses to one digit per class (docs/training.md). Set for "
+    "MNIST's 10 classes; use --num-classes N for other data, --class-head acgan for an AC-GAN "
+    "auxiliary classifier instead.",
     {"model": {"arch": "resnet", "spectral_norm": True, "num_classes": 10, "class_head": "projection"},
      "optim": {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},
-     "train": {"loss": "hinge", "ema_decay": 0.999}},
+     "train": {"loss": "hinge", "ema_decay": 0.999, "mode_seeking": 0.1}},
 ))
 PRESETS.register("stylegan2-lite")(Preset(
     "A light StyleGAN2-like generator (mapping network, modulated/demodulated convs, noise "
