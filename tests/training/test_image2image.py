@@ -33,5 +33,5 @@ def test_l1_reconstruction_keeps_the_tanh_net_and_bad_names_fail():
     config = Image2ImageConfig(1, 2, depth=2, width=8, steps=2, log_every=1, adversarial_weight=0)
     result = train_image_to_image(config, _sign_batches)
     assert result.generator.output == "tanh" and set(result.history[0]) == {"step", "l1"}
-    with pytest.raises(ValueError, match="reconstruction must be"):
+    with pytest.raises(ValueError, match="reconstruction must be one of"):
         Image2ImageConfig(1, 2, reconstruction="dice")

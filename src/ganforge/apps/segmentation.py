@@ -27,9 +27,6 @@ def one_hot_targets(masks: torch.Tensor, num_classes: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(masks, num_classes).permute(0, 3, 1, 2).float() * 2 - 1
 
 
-LOSSES = ("l1", "cross_entropy")
-
-
 def train_segmenter(scenes: Scenes, num_classes: int, steps: int = 2000, batch_size: int = 32,
                     adversarial_weight: float = 1.0, l1_weight: float = 100.0, width: int = 32, seed: int = 0,
                     device: torch.device | str = "cpu", progress: bool = False, loss: str = "cross_entropy",
@@ -39,10 +36,10 @@ def train_segmenter(scenes: Scenes, num_classes: int, steps: int = 2000, batch_s
     lambda), plus a conditional PatchGAN term unless adversarial_weight = 0. depth: U-Net halvings (default: the deepest, up to 5, that keeps >= 3 px).
     Returns (Image2ImageResult, Image2ImageConfig)."""
     from ganforge.apps.inpainting import unet_depth
-    from ganforge.training.image2image import Image2ImageConfig, train_image_to_image
+    from ganforge.training.image2image import RECONSTRUCTIONS, Image2ImageConfig, train_image_to_image
 
-    if loss not in LOSSES:
-        raise InputError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if loss not in RECONSTRUCTIONS:
+        raise InputError(f"--loss must be one of {', '.join(RECONSTRUCTIONS)}, got {loss!r}")
     images = to_signed(scenes.images)
     if int(scenes.masks.max()) >= num_classes:
         raise InputError(f"masks hold class {int(scenes.masks.max())}, more than num_classes={num_classes} allow")

@@ -25,6 +25,7 @@ from ganforge.losses import discriminator_loss_bce, generator_loss_nonsaturating
 from ganforge.models.layers import init_dcgan_weights
 from ganforge.models.unet import PatchDiscriminator, UNetGenerator
 
+RECONSTRUCTIONS = ("l1", "cross_entropy")  # the per-pixel terms G can be trained with
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs (N, C_in, H, W), targets (N, C_out, H, W)), in [-1, 1]
 
 
@@ -51,8 +52,8 @@ class Image2ImageConfig:
                 "output": "logits" if self.reconstruction == "cross_entropy" else "tanh"}
 
     def __post_init__(self) -> None:
-        if self.reconstruction not in ("l1", "cross_entropy"):
-            raise ValueError(f"reconstruction must be 'l1' or 'cross_entropy', got {self.reconstruction!r}")
+        if self.reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(f"reconstruction must be one of {', '.join(RECONSTRUCTIONS)}, got {self.reconstruction!r}")
 
 
 @dataclass
