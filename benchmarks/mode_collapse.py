@@ -67,7 +67,7 @@ def main() -> None:
                 covered.append(result["modes_covered"])
                 quality.append(result["high_quality"])
                 if seed == seeds[0]:
-                    panels.append((f"{name}, {loss}, seed {seed}: {result['modes_covered']}/{result['modes']} modes",
+                    panels.append((f"{name}, {loss}\nseed {seed}: {result['modes_covered']}/{result['modes']} modes",
                                    samples.numpy(), mixture.centres.numpy()))
             spread = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0  # noqa: E731
             print(f"| {name} | {loss} | {statistics.mean(covered):.1f} ± {spread(covered):.1f} of {len(mixture.centres)} "
