@@ -87,7 +87,7 @@ def _short_names(values: dict[str, float]) -> dict[str, float]:
     out = {}
     for key, value in values.items():
         for short in ("fd", "kid", "is"):
-            if key.lower().startswith(short + " "):
+            if key.lower().startswith(short + " ("):  # not "KID std"
                 out[short] = value
         if key in ("precision", "recall", "density", "coverage"):
             out[key] = value
