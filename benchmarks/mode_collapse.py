@@ -14,7 +14,8 @@ mode seeking: ganforge.training.toy.preset_recipe) with the same MLPs; --lr, --b
 For every mixture x row, trains ganforge's MLP GAN (same train_step as the image GANs) once per
 seed, draws 2,500 samples and scores them with ganforge.metrics.mode_coverage (high quality:
 within 3 std of a centre; a mode is covered with >= 20 high-quality samples). Prints a table of
-mean +- std over seeds and writes a plot of the first seed's samples over the real modes.
+mean +- std over seeds (and each seed's value) and writes a plot of the first seed's samples
+over the real modes.
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ def main() -> None:
                     panels.append((f"{name}, {loss}\nseed {seed}: {result['modes_covered']}/{result['modes']} modes",
                                    samples.numpy(), mixture.centres.numpy()))
             spread = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0  # noqa: E731
-            print(f"| {name} | {loss} | {statistics.mean(covered):.1f} ± {spread(covered):.1f} of {len(mixture.centres)} "
-                  f"| {statistics.mean(quality):.3f} ± {spread(quality):.3f} |", flush=True)
+            each = lambda v, f: f" ({', '.join(format(x, f) for x in v)})" if len(v) > 1 else ""  # noqa: E731
+            print(f"| {name} | {loss} | {statistics.mean(covered):.1f} ± {spread(covered):.1f} of {len(mixture.centres)}"
+                  f"{each(covered, 'd')} | {statistics.mean(quality):.3f} ± {spread(quality):.3f}{each(quality, '.3f')} |",
+                  flush=True)
     plot_toy_samples(panels, Path(args.plot), columns=len(panels) // len(mixtures))
     print(f"\nplot: {args.plot}")
 
