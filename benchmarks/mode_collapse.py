@@ -70,13 +70,17 @@ def main() -> None:
                 if seed == seeds[0]:
                     panels.append((f"{name}, {loss}\nseed {seed}: {result['modes_covered']}/{result['modes']} modes",
                                    samples.numpy(), mixture.centres.numpy()))
-            spread = lambda v: statistics.pstdev(v) if len(v) > 1 else 0.0  # noqa: E731
-            each = lambda v, f: f" ({', '.join(format(x, f) for x in v)})" if len(v) > 1 else ""  # noqa: E731
-            print(f"| {name} | {loss} | {statistics.mean(covered):.1f} ± {spread(covered):.1f} of {len(mixture.centres)}"
-                  f"{each(covered, 'd')} | {statistics.mean(quality):.3f} ± {spread(quality):.3f}{each(quality, '.3f')} |",
-                  flush=True)
+            print(f"| {name} | {loss} | {_over_seeds(covered, '.1f', 'd', f' of {len(mixture.centres)}')} "
+                  f"| {_over_seeds(quality, '.3f', '.3f')} |", flush=True)
     plot_toy_samples(panels, Path(args.plot), columns=len(panels) // len(mixtures))
     print(f"\nplot: {args.plot}")
+
+
+def _over_seeds(values: list, fmt: str, each_fmt: str, unit: str = "") -> str:
+    """'mean ± std{unit} (each, seed's, value)'; the std is 0 and the list left out for one seed."""
+    spread = statistics.pstdev(values) if len(values) > 1 else 0.0
+    each = f" ({', '.join(format(v, each_fmt) for v in values)})" if len(values) > 1 else ""
+    return f"{statistics.mean(values):{fmt}} ± {spread:{fmt}}{unit}{each}"
 
 
 def _loss_row(loss: str, args: argparse.Namespace, betas: tuple[float, ...]) -> dict:
