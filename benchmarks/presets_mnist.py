@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import ganforge
-from ganforge.cli.train import build_config
-from ganforge.evaluation import conditional_accuracy, evaluate, mnist_classifier_extractor, mnist_reference
+from ganforge.config import build_config
+from ganforge.evaluation import conditional_accuracy, evaluate_images, mnist_classifier_extractor, mnist_reference
 from ganforge.evaluation import periodic_evaluator
 from ganforge.presets import PRESETS
 from ganforge.training import train
@@ -45,10 +45,11 @@ def main() -> None:
     reference, floor = mnist_reference(args.n, seed=0)
     rows, floor_row = [], None
     for name in args.presets.split(","):
-        flags = {"minutes": args.minutes, "width": args.width, "precision": "auto", "eval_every": args.eval_every,
-                 "eval_n": 1000, "sample_every": args.eval_every, "log_every": 50, "checkpoint_every": 10**6,
-                 "out": args.out, "name": name}
-        config = build_config(None, flags, preset=name)
+        settings = {"train.minutes": args.minutes, "model.width": args.width, "train.precision": "auto",
+                    "train.eval_every": args.eval_every, "train.eval_n": 1000, "train.sample_every": args.eval_every,
+                    "train.log_every": 50, "train.checkpoint_every": 10**6, "train.out_dir": args.out,
+                    "train.run_name": name}
+        config = build_config(preset=name, overrides=settings)
         run = Path(args.out) / name
         started = time.monotonic()
         if not (args.reuse and (run / "checkpoints").is_dir()):
@@ -56,7 +57,7 @@ def main() -> None:
         elapsed = time.monotonic() - started
         gan = ganforge.load(run)
         fake = gan.sample(args.n, seed=0)
-        report = evaluate(fake, reference, floor, extractor, metrics=("fd", "kid", "is", "prdc"))
+        report = evaluate_images(fake, reference, floor, extractor, metrics=("fd", "kid", "is", "prdc"))
         report.model, report.floor = _short_names(report.model), _short_names(report.floor)
         floor_row = floor_row or report.floor
         accuracy = None

@@ -1,8 +1,13 @@
+import dataclasses
 import json
 
 import pytest
 
-from ganforge.config import DataConfig, RunConfig, TrainConfig, is_supported_resolution
+from ganforge.config import (SECTIONS, SHORTCUTS, DataConfig, RunConfig, TrainConfig, build_config, describe, flag,
+                             is_supported_resolution, schema, schema_field)
+from ganforge.data import DATASETS
+from ganforge.losses import LOSSES, PENALTIES
+from ganforge.models import ARCHITECTURES
 from ganforge.errors import ConfigError
 
 
@@ -64,3 +69,51 @@ def test_bad_json_file_names_the_file(tmp_path):
 def test_float_fields_accept_ints_in_json():
     config = RunConfig.from_dict(json.loads('{"optim": {"lr_g": 1}, "train": {"epochs": 2}}'))
     assert config.optim.lr_g == 1 and config.train.epochs == 2
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"train": {"loss": "wgan"}}, "train.loss (--loss) must be one of hinge, least-squares"),
+    ({"train": {"augment": "color,flip"}}, "train.augment (--augment): unknown flip"),
+    ({"model": {"arch": "vit"}}, "model.arch (--arch) must be one of dcgan, resnet, stylegan"),
+    ({"train": {"precision": "fp8"}}, "train.precision (--precision) must be one of fp32, bf16, fp16, auto"),
+    ({"train": {"loss": "wasserstein", "steps": 1}}, "--loss wasserstein needs a Lipschitz constraint on D"),
+    ({"train": {"loss": "hinge", "label_smoothing": 0.1, "steps": 1}}, "--label-smoothing works with the BCE losses"),
+    ({"train": {"eval_n": 5}}, "train.eval_n (--eval-n) must be >= 10"),
+])
+def test_schema_checks_choices_bounds_and_combinations(raw, message):
+    with pytest.raises(ConfigError) as info:
+        RunConfig.from_dict(raw)
+    assert message in str(info.value)
+
+
+def test_every_setting_is_declared_once_with_help_and_its_own_flag():
+    entries = schema()
+    keys = [f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    assert [e.key for e in entries] == keys
+    flags = [e.flag for e in entries] + list(SHORTCUTS)
+    assert len(flags) == len(set(flags))
+    assert all(e.setting.help.endswith(".") for e in entries)
+    assert describe("data.path") == "data.path (--data)" and flag("train.out_dir") == "--out"
+    assert schema_field("optim.lr_g").default == 2e-4 and schema_field("train.epochs").default == 5
+
+
+def test_choices_come_from_the_registries():
+    assert schema_field("train.loss").choices == LOSSES.names()
+    assert schema_field("train.penalty").choices == PENALTIES.names()
+    assert schema_field("model.arch").choices == ARCHITECTURES.names()
+    assert sorted(schema_field("data.dataset").choices) == DATASETS.names()  # every name has a builder
+
+
+def test_build_config_layers_file_preset_and_overrides(tmp_path):
+    saved = RunConfig(train=TrainConfig(steps=9, seed=4))
+    saved.save(tmp_path / "c.json")
+    config = build_config(tmp_path / "c.json", "sngan", {"train.loss": "nonsaturating", "optim.lr_g": 1e-3})
+    assert (config.train.seed, config.train.steps) == (4, 9)  # from the file
+    assert config.model.arch == "resnet" and config.optim.lr_d == 4e-4  # from the preset
+    assert config.train.loss == "nonsaturating" and config.optim.lr_g == 1e-3  # from the overrides
+    stopped = build_config(tmp_path / "c.json", overrides={"train.minutes": 2.0})
+    assert (stopped.train.steps, stopped.train.epochs, stopped.train.minutes) == (None, None, 2.0)
+    with pytest.raises(ConfigError, match="--penalty-weight has no effect without --penalty"):
+        build_config(overrides={"train.penalty_weight": 5.0})
+    with pytest.raises(ConfigError, match="unknown setting 'train.speed'"):
+        build_config(overrides={"train.speed": 5.0})

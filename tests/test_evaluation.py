@@ -6,12 +6,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+import ganforge
 from ganforge.cli.main import main
-from ganforge.errors import DataError
+from ganforge.errors import ConfigError, DataError
 from ganforge.evaluation import (
     ModuleExtractor,
     compare,
-    evaluate,
+    evaluate_images,
     images_from_source,
     mnist_classifier_extractor,
     reference_images,
@@ -31,7 +32,7 @@ class MeanPool(nn.Module):
 def test_user_module_extractor_same_set_is_perfect():
     images = torch.rand(60, 3, 8, 8) * 2 - 1
     extractor = ModuleExtractor(MeanPool(), "meanpool", (3, 8, 8))
-    report = evaluate(images, images, images, extractor, ("fd", "kid", "prdc"))
+    report = evaluate_images(images, images, images, extractor, ("fd", "kid", "prdc"))
     assert report.model["FD (meanpool)"] == pytest.approx(0.0, abs=1e-9)
     assert report.model["precision"] == 1 and report.model["coverage"] == 1
     assert "real vs real" in report.table() and "FD (meanpool)" in report.table()
@@ -167,15 +168,15 @@ class CountingExtractor(ModuleExtractor):
 def test_reference_features_are_cached(tmp_path):
     real, floor, fake = (torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(s)) * 2 - 1 for s in range(3))
     extractor = CountingExtractor()
-    first = evaluate(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
+    first = evaluate_images(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
     assert extractor.calls == 3 and len(list(tmp_path.glob("meanpool-*.npz"))) == 2
-    second = evaluate(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
+    second = evaluate_images(fake, real, floor, extractor, ("fd", "kid"), cache_dir=tmp_path)
     assert extractor.calls == 4  # only the generated images again
     assert second.model == first.model and second.floor == first.floor
     with np.load(next(tmp_path.glob("meanpool-*.npz"))) as data:
         assert data["features"].shape == (40, 2) and data["cov"].shape == (2, 2)
     # Other images or other weights are other keys.
-    evaluate(fake, real.flip(0), None, extractor, ("fd",), cache_dir=tmp_path)
+    evaluate_images(fake, real.flip(0), None, extractor, ("fd",), cache_dir=tmp_path)
     assert len(list(tmp_path.glob("meanpool-*.npz"))) == 3
 
 
@@ -216,3 +217,13 @@ def test_folder_and_run_references(tmp_path, capsys):
     reference, floor = reference_images(str(run), 5, None)
     assert reference.shape == (5, 3, 16, 16) and floor.shape == (5, 3, 16, 16)
     assert images_from_source(run / "checkpoints" / "step_00000002", 2, None).shape == (2, 3, 16, 16)
+
+
+def test_library_evaluate_is_the_command(mnist_run, tmp_path):
+    report = ganforge.evaluate(mnist_run, n=50, metrics=("fd", "is"), out=tmp_path / "e.json")
+    assert main(["evaluate", str(mnist_run), "--n", "50", "--metrics", "fd,is", "--out", str(tmp_path / "c.json")]) == 0
+    saved, command = (json.loads((tmp_path / name).read_text()) for name in ("e.json", "c.json"))
+    assert saved == command and saved["model"] == pytest.approx(report.model) and report.n == 50
+    assert "FD (mnist-classifier)" in report.model and "IS (mnist-classifier)" in report.model
+    with pytest.raises(ConfigError, match="unknown extractor 'clip'"):
+        ganforge.evaluate(mnist_run, n=50, extractor="clip")

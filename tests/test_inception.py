@@ -4,7 +4,7 @@ import torch
 
 from ganforge.data.mnist import sha256_file
 from ganforge.errors import DataError
-from ganforge.evaluation import InceptionExtractor, evaluate, find_inception_file
+from ganforge.evaluation import InceptionExtractor, evaluate_images, find_inception_file
 from ganforge.evaluation.extractors import INCEPTION_ENV
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -53,7 +53,7 @@ def test_file_discovery(scripted, monkeypatch):
 def test_fid_label(scripted):
     extractor = InceptionExtractor(scripted, sha256=sha256_file(scripted))
     images = torch.rand(12, 3, 8, 8) * 2 - 1
-    report = evaluate(images, images, None, extractor, ("fd",))
+    report = evaluate_images(images, images, None, extractor, ("fd",))
     assert list(report.model) == ["FID"] and report.model["FID"] == pytest.approx(0.0, abs=1e-9)
 
 

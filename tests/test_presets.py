@@ -3,7 +3,7 @@ import torch
 
 import ganforge
 from ganforge.cli.main import main
-from ganforge.cli.train import build_config
+from ganforge.config import build_config
 from ganforge.presets import PRESETS
 
 TINY = ["--dataset", "shapes", "--image-size", "16", "--channels", "3", "--limit", "32", "--width", "8",
@@ -29,7 +29,7 @@ def test_every_preset_trains_from_the_cli_and_loads(tmp_path, capsys, name):
 
 
 def test_flags_override_the_preset():
-    config = build_config(None, {"loss": "nonsaturating", "steps": 3}, preset="sngan")
+    config = build_config(preset="sngan", overrides={"train.loss": "nonsaturating", "train.steps": 3})
     assert config.model.arch == "resnet" and config.train.loss == "nonsaturating"
 
 

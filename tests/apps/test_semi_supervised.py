@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from ganforge.apps.semi_supervised import (
-    KPlusOneDiscriminator,
     feature_matching_loss,
     labelled_subset,
     supervised_loss,
@@ -27,15 +26,6 @@ def test_k_plus_one_losses_by_hand():
     real, fake = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[0.0, 0.0], [0.0, 2.0]])
     # means (2, 3) vs (0, 1): squared differences 4 and 4, averaged -> 4.
     assert float(feature_matching_loss(real, fake)) == pytest.approx(4.0)
-
-
-def test_discriminator_shapes_and_noise_only_in_training():
-    d = KPlusOneDiscriminator(3, in_features=16, hidden=(8, 4))
-    x = torch.rand(5, 16)
-    logits, features = d(x)
-    assert logits.shape == (5, 3) and features.shape == (5, 4)
-    d.eval()
-    assert torch.equal(d(x)[0], d(x)[0])
 
 
 def test_labelled_subset_is_balanced_and_checked():

@@ -61,7 +61,7 @@ def test_config_file_and_resume(run_dir, tmp_path, capsys):
     (["train", "--bogus"], "No such option '--bogus'"),
     (["train", "--image-size", "30", "--steps", "1"], "data.image_size (--image-size) must be 28 or a power of two"),
     (["train", "--batch-size", "0"], "Invalid value for '--batch-size'"),
-    (["train", "--loss", "wgan", "--steps", "1", "--dataset", "shapes"], "unknown loss 'wgan'; choose one of"),
+    (["train", "--loss", "wgan", "--steps", "1", "--dataset", "shapes"], "Invalid value for '--loss': 'wgan' is not one of 'hinge'"),
     (["train", "--dataset", "folder", "--steps", "1"], "data.path (--data) is required"),
     (["train", "--dataset", "folder", "--data", "/no/such/dir", "--steps", "1"], "/no/such/dir: image folder not found"),
     (["train", "--dataset", "imagenet"], "Invalid value for '--dataset'"),

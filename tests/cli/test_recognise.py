@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from ganforge.images import save_image
+from ganforge.io.pictures import save_image
 from tests.cli.test_cli import TINY, run_cli
 
 pytest.importorskip("mnist")
@@ -39,6 +39,9 @@ def test_segment_trains_both_variants_saves_and_predicts(tmp_path, capsys):
                              "-o", tmp_path / "labels.png")
     assert code == 0, err
     assert "classes present" in out and Image.open(tmp_path / "labels.png").size == (48, 48)
+    code, out, err = run_cli(capsys, "segment", "--size", "48", "--predict", tmp_path / "scene.png", "--model", model)
+    assert code == 0, err
+    assert Image.open(tmp_path / "scene_labels.png").size == (48, 48)  # without -o: beside the input
     code, _, err = run_cli(capsys, "segment", "--size", "64", "--predict", tmp_path / "scene.png", "--model", model)
     assert code == 2 and "scene is 48x48, the model needs 64x64" in err
     code, _, err = run_cli(capsys, "segment", "--size", "48", "--depth", "5", "--steps", "1", "--train-scenes", "2",
@@ -46,11 +49,13 @@ def test_segment_trains_both_variants_saves_and_predicts(tmp_path, capsys):
     assert code == 2 and "--depth 5" in err
 
 
-def test_segment_l1_loss_is_the_pix2pix_variant(capsys):
+def test_segment_l1_loss_is_the_pix2pix_variant(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "segment", "--size", "48", "--train-scenes", "8", "--test-scenes", "2",
                              "--steps", "1", "--batch-size", "4", "--width", "8", "--loss", "l1", "--no-adversarial")
     assert code == 0, err
     assert "L1 only" in out and "adversarial" not in out.split("steps")[1]
+    assert list(tmp_path.iterdir()) == []  # no picture unless -o asks for one
 
 
 def test_augment_needs_a_conditional_run(tmp_path, capsys):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganforge.models.unet import PatchDiscriminator, UNetGenerator
+from ganforge.models.unet import PatchDiscriminator, UNetGenerator, unet_depth
 
 
 def test_unet_keeps_the_size_and_bounds_tanh_outputs_only():
@@ -28,3 +28,7 @@ def test_unet_rejects_bad_settings_and_sizes():
 def test_patch_discriminator_gives_one_logit_per_patch():
     d = PatchDiscriminator(3 + 5, width=8, layers=2)
     assert d(torch.zeros(2, 3, 32, 32), torch.zeros(2, 5, 32, 32)).shape == (2, 1, 8, 8)
+
+
+def test_unet_depth():
+    assert [unet_depth(s) for s in (16, 28, 32, 64, 128)] == [2, 2, 3, 4, 4]

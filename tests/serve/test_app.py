@@ -108,6 +108,25 @@ def test_inpaint_upload_and_its_limits(client, runs):
         assert response.status_code == status and message in response.text, (status, response.text)
 
 
+def test_inpaint_methods_and_mask_kinds_are_the_cli_ones(client, runs):
+    gan = ganforge.load(runs[0])
+    from ganforge.data.transforms import to_uint8
+
+    picture = Image.fromarray(to_uint8(gan.sample(1, seed=1))[0].permute(1, 2, 0).numpy())
+    files = {"image": ("x.png", upload(picture))}
+    assert png(client.post("/api/inpaint", files=files, data={"mask_kind": "scribble", "method": "telea"})).size == (
+        128, 128)
+    cases = [
+        ({"mask_kind": "center", "method": "magic"}, 422, "choose one of: inversion, net, telea"),
+        ({"mask_kind": "center", "method": "net"}, 422, "train-inpainter"),
+        ({"mask_kind": "stars"}, 422, "one of center, boxes, scribble"),
+        ({"mask_kind": str(runs[0] / "config.json")}, 422, "one of center, boxes, scribble"),  # never a server file
+    ]
+    for data, status, message in cases:
+        response = client.post("/api/inpaint", files=files, data=data)
+        assert response.status_code == status and message in response.text, (data, response.text)
+
+
 def test_conditional_labels(runs):
     client = TestClient(create_app(runs[1]))
     assert png(client.get("/api/sample", params={"n": 6})).size[0] == (3 * 18 + 2) * 8  # a column per class

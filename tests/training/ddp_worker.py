@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 
 import torch  # noqa: E402
 
-from ganforge import checkpoint as ckpt  # noqa: E402
+from ganforge.io import checkpoint as ckpt  # noqa: E402
 from ganforge.training import Trainer  # noqa: E402
 from tests.conftest import tiny_config  # noqa: E402
 

@@ -8,7 +8,7 @@ from ganforge.data.transforms import to_signed
 from ganforge.losses import LOSSES, PENALTIES
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
-from ganforge.training.step import _class_loss, critic, train_step
+from ganforge.training.step import Players, StepOptions, _class_loss, critic, train_step
 
 
 def test_class_loss_by_hand():
@@ -42,7 +42,7 @@ def test_acgan_steps_teach_the_discriminator_the_classes():
 
     before = real_class_loss()
     for _ in range(60):
-        train_step(g, d, opt_g, opt_d, LOSSES.get("nonsaturating"), [(real, labels)], noise)
+        train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get("nonsaturating")), [(real, labels)], noise)
     assert real_class_loss() < 0.6 * before  # without the term the head never moves
 
 
@@ -58,8 +58,8 @@ def _mlp_step(loss: str, accumulate: int, penalty: str | None = None) -> tuple[d
     weighted = (lambda critic_fn, real, fake: 10 * PENALTIES.get(penalty)(critic_fn, real, fake)) if penalty else None
     for _ in range(2):
         batches = [(torch.randn(10, 2, generator=data), None) for _ in range(2)]
-        stats = train_step(g, d, opt_g, opt_d, LOSSES.get(loss), batches, noise, penalty=weighted,
-                           accumulate=accumulate)
+        stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get(loss), penalty=weighted,
+                                                                    accumulate=accumulate), batches, noise)
     params = {f"g.{k}": v.detach().clone() for k, v in g.named_parameters()}
     params.update({f"d.{k}": v.detach().clone() for k, v in d.named_parameters()})
     return params, stats
@@ -81,8 +81,8 @@ def test_accumulation_cannot_split_below_one_image():
     g, d = MLPGenerator(4, 2, 8), MLPDiscriminator(2, 8)
     opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
     with pytest.raises(ValueError, match="cannot split a batch of 2 into 3 micro-batches"):
-        train_step(g, d, opt_g, opt_d, LOSSES.get("hinge"), [(torch.randn(2, 2), None)],
-                   lambda n: (torch.randn(n, 4), None), accumulate=3)
+        train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get("hinge"), accumulate=3),
+                   [(torch.randn(2, 2), None)], lambda n: (torch.randn(n, 4), None))
 
 
 class _Doubler(torch.nn.Module):
@@ -106,8 +106,8 @@ def test_mode_seeking_adds_its_weighted_term_to_g_loss(weight):
         rng = torch.Generator().manual_seed(1)
         noise = lambda n: (torch.randn(n, 4, generator=rng), None)  # noqa: E731
         real = torch.randn(8, 1, 1, 4, generator=torch.Generator().manual_seed(2))
-        stats = train_step(g, d, opt_g, opt_d, LOSSES.get("nonsaturating"), [(real, None)], noise,
-                           mode_seeking=mode_seeking)
+        stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get("nonsaturating"),
+                                                                    mode_seeking=mode_seeking), [(real, None)], noise)
         return float(stats.loss_g), float(g.scale.detach())
 
     plain, scale_plain = run(0.0)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge import checkpoint as ckpt
+from ganforge.io import checkpoint as ckpt
 from ganforge.data import ImageTensorDataset
 from ganforge.errors import ConfigError, DataError, TrainingDiverged
 from ganforge.losses import LOSSES, AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
@@ -177,17 +177,6 @@ def test_unavailable_device(tmp_path):
         train(tiny_config(tmp_path, device="gpu0"), progress=False)
 
 
-def test_precision_resolution(monkeypatch):
-    from ganforge.training import trainer as t
-
-    cpu = torch.device("cpu")
-    assert t.resolve_precision("fp32", cpu) == "fp32" and t.resolve_precision("bf16", cpu) == "bf16"
-    monkeypatch.setattr(t, "cpu_has_native_bf16", lambda: False)
-    assert t.resolve_precision("auto", cpu) == "fp32"
-    monkeypatch.setattr(t, "cpu_has_native_bf16", lambda: True)
-    assert t.resolve_precision("auto", cpu) == "bf16"
-
-
 def test_bf16_training_stays_finite_and_close_to_fp32(tmp_path):
     a = train(tiny_config(tmp_path / "a", steps=2, precision="fp32"), progress=False)
     b = train(tiny_config(tmp_path / "b", steps=2, precision="bf16"), progress=False)
@@ -235,6 +224,8 @@ def test_best_metric_direction_and_resume(tmp_path):
 
 def test_eval_every_needs_an_evaluator(tmp_path):
     with pytest.raises(ConfigError, match="--eval-every needs an evaluator"):
+        train(tiny_config(tmp_path, eval_every=2), progress=False, evaluator_factory=None)
+    with pytest.raises(ConfigError, match="--eval-every needs 1x28x28 images"):  # the default: MNIST features
         train(tiny_config(tmp_path, eval_every=2), progress=False)
     with pytest.raises(ConfigError, match="best_metric"):
         train(tiny_config(tmp_path, eval_every=2, best_metric="kid"), progress=False,

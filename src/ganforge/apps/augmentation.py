@@ -9,8 +9,10 @@ import math
 
 import torch
 
+from ganforge.apps.semi_supervised import labelled_subset
 from ganforge.data.transforms import to_uint8
 from ganforge.errors import InputError
+from ganforge.training.classifier import accuracy, fit_classifier
 
 
 def augmentation_experiment(gan, images: torch.Tensor, labels: torch.Tensor, test_images: torch.Tensor,
@@ -19,9 +21,6 @@ def augmentation_experiment(gan, images: torch.Tensor, labels: torch.Tensor, tes
                             device: str | torch.device = "cpu") -> dict[str, float]:
     """images/test_images: uint8 (N, 1, 28, 28); `gan` a conditional `ganforge.load` result.
     Returns test accuracies {"real_only", "real_plus_gan", "difference"} and the set sizes."""
-    from ganforge.apps.semi_supervised import labelled_subset
-    from ganforge.training.classifier import accuracy, fit_classifier
-
     if not gan.num_classes:
         raise InputError("GAN augmentation needs a class-conditional model (trained with --num-classes)")
     if gan.image_shape != tuple(images.shape[1:]):

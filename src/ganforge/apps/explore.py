@@ -8,7 +8,8 @@ import torch
 
 from ganforge.errors import InputError
 from ganforge.data.transforms import to_uint8
-from ganforge.images import atomic_write, to_pil
+from ganforge.io.atomic import atomic_write
+from ganforge.io.pictures import to_pil
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -19,8 +19,11 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from ganforge.errors import InputError
+from ganforge.io.checkpoint import load_network, save_network
+from ganforge.models.encoder import LatentEncoder
 
 Images = torch.Tensor  # (N, C, H, W) float in [-1, 1]
 
@@ -180,10 +183,6 @@ def train_encoder(gan, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3
     """An encoder E trained on the generator's own samples: minimise |E(G(z)) - z|^2 (the latent
     space the inversion works in: w for StyleGAN-like models) plus image_weight x |G(E(G(z))) -
     G(z)|^2. Unconditional models only (a conditional latent depends on the class too)."""
-    from tqdm import tqdm
-
-    from ganforge.models.encoder import LatentEncoder
-
     if gan.num_classes:
         raise InputError("train_encoder: conditional models are inverted without an encoder")
     channels, size, _ = gan.image_shape
@@ -211,22 +210,16 @@ def train_encoder(gan, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3
     return encoder.eval()
 
 
-
 ENCODER_FILE = "encoder.safetensors"
 
 
 def save_encoder(encoder: nn.Module, folder: str | Path) -> Path:
     """RUN/encoder.safetensors (atomic), found again by `load_encoder`."""
-    from ganforge.checkpoint import save_network
-
     return save_network(Path(folder) / ENCODER_FILE, encoder, encoder.config)
 
 
 def load_encoder(folder: str | Path, device: torch.device | str = "cpu") -> nn.Module | None:
     """The encoder saved in `folder` (a run folder), or None when there is none."""
-    from ganforge.checkpoint import load_network
-    from ganforge.models.encoder import LatentEncoder
-
     path = Path(folder) / ENCODER_FILE
     if not path.is_file():
         return None

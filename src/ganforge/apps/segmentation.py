@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from ganforge.data.scenes import Scenes
 from ganforge.data.transforms import to_signed
 from ganforge.errors import InputError
 from ganforge.metrics.detection import confusion_matrix, mean_average_precision, segmentation_scores
+from ganforge.models.unet import unet_depth
+from ganforge.training.image2image import RECONSTRUCTIONS, Image2ImageConfig, train_image_to_image
 
 
 def one_hot_targets(masks: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -35,9 +38,6 @@ def train_segmenter(scenes: Scenes, num_classes: int, steps: int = 2000, batch_s
     per-pixel cross-entropy (loss="cross_entropy"), either weighted by l1_weight (pix2pix's
     lambda), plus a conditional PatchGAN term unless adversarial_weight = 0. depth: U-Net halvings (default: the deepest, up to 5, that keeps >= 3 px).
     Returns (Image2ImageResult, Image2ImageConfig)."""
-    from ganforge.apps.inpainting import unet_depth
-    from ganforge.training.image2image import RECONSTRUCTIONS, Image2ImageConfig, train_image_to_image
-
     if loss not in RECONSTRUCTIONS:
         raise InputError(f"--loss must be one of {', '.join(RECONSTRUCTIONS)}, got {loss!r}")
     images = to_signed(scenes.images)
@@ -77,8 +77,6 @@ def detect(label_maps: torch.Tensor, scores: torch.Tensor, min_pixels: int = 8,
            background: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Boxes from predicted label maps: per image (boxes (M, 4) x0 y0 x1 y1, scores (M,), classes
     (M,)), classes being mask values minus 1 (mask value 1 + d is class d)."""
-    from scipy import ndimage
-
     results = []
     structure = np.ones((3, 3), dtype=bool)
     for label_map, score in zip(label_maps.numpy(), scores.numpy()):

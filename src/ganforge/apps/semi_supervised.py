@@ -9,9 +9,10 @@ Its loss on a batch of labelled (x, y), unlabelled u and generated g:
             = mean softplus(-lse(u)) + mean softplus(lse(g))           (lse = logsumexp over K)
 The generator is trained by feature matching: |mean f(u) - mean f(g)|^2 on D's last hidden layer.
 The baseline is the same network trained on the labelled examples alone (L_sup only).
-The networks follow the paper's MNIST models: D an MLP 1000-500-250-250-250 with Gaussian noise
-on every layer's input (std 0.3, 0.5 on the image) and weight normalisation; G an MLP 500-500
-with BatchNorm and softplus, sigmoid output.
+The networks (`ganforge.models.mlp`: KPlusOneDiscriminator, MLPImageGenerator) follow the
+paper's MNIST models: D an MLP 1000-500-250-250-250 with Gaussian noise on every layer's input
+(std 0.3, 0.5 on the image) and weight normalisation; G an MLP 500-500 with BatchNorm and
+softplus, sigmoid output.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import weight_norm
 from tqdm import tqdm
 
 from ganforge.errors import InputError
+from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
 
 
 def supervised_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -43,48 +44,6 @@ def unsupervised_loss(logits_unlabelled: torch.Tensor, logits_fake: torch.Tensor
 def feature_matching_loss(features_real: torch.Tensor, features_fake: torch.Tensor) -> torch.Tensor:
     """|mean f(real) - mean f(fake)|^2 (Salimans et al. 2016, section 3.1)."""
     return (features_real.mean(0) - features_fake.mean(0)).pow(2).mean()
-
-
-class GaussianNoise(nn.Module):
-    def __init__(self, std: float) -> None:
-        super().__init__()
-        self.std = std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
-
-
-class KPlusOneDiscriminator(nn.Module):
-    """x (N, 784) in [0, 1] -> (class logits (N, K), last hidden features (N, 250))."""
-
-    def __init__(self, num_classes: int = 10, in_features: int = 784,
-                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250)) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        sizes = (in_features,) + hidden
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers += [GaussianNoise(0.5 if i == 0 else 0.3), weight_norm(nn.Linear(a, b)), nn.ReLU()]
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(GaussianNoise(0.3), weight_norm(nn.Linear(hidden[-1], num_classes)))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.body(x.flatten(1))
-        return self.head(features), features
-
-
-class MLPImageGenerator(nn.Module):
-    """z (N, latent_dim) -> images (N, 784) in [0, 1]."""
-
-    def __init__(self, latent_dim: int = 100, out_features: int = 784) -> None:
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, 500, bias=False), nn.BatchNorm1d(500), nn.Softplus(),
-            nn.Linear(500, 500, bias=False), nn.BatchNorm1d(500), nn.Softplus(),
-            weight_norm(nn.Linear(500, out_features)), nn.Sigmoid())
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
 
 
 @dataclass

@@ -5,6 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
+import torch
+
+from ganforge.api import load
+from ganforge.apps.blending import BLENDS
+from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
+from ganforge.apps.inpainter import train_inpainter as fit_inpainter
+from ganforge.apps.inpainting import INPAINTERS, save_inpainter
+from ganforge.apps.inversion import invert as project, load_encoder, save_encoder, train_encoder as fit_encoder
+from ganforge.apps.masks import MASK_KINDS, damage, user_mask
+from ganforge.apps.restoration import CORRUPTIONS, restore_inversion
+from ganforge.cli.commands import parse_labels
+from ganforge.data import build_dataset
+from ganforge.data.transforms import to_signed
+from ganforge.device import resolve_device
+from ganforge.export import FORMATS, export_generator
+from ganforge.io.checkpoint import run_folder
+from ganforge.io.pictures import load_image, save_grid, save_image
+from ganforge.metrics import psnr
 
 RUN = click.option("--run", "run", required=True, type=click.Path(exists=True, path_type=Path),
                    help="Run folder (latest checkpoint) or checkpoint folder of the generator.")
@@ -13,10 +32,7 @@ SEED = click.option("--seed", default=0, show_default=True, type=int, help="Seed
 
 
 def _load(run: Path, device: str):
-    import ganforge
-    from ganforge.training import resolve_device
-
-    return ganforge.load(run, device=resolve_device(device))
+    return load(run, device=resolve_device(device))
 
 
 def _upscale(gan) -> int:
@@ -31,7 +47,7 @@ Examples:
 @click.option("--from-seed", default=0, show_default=True, type=int, help="Seed of the first latent.")
 @click.option("--to-seed", default=1, show_default=True, type=int, help="Seed of the last latent.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames, ends included.")
-@click.option("--method", default="slerp", show_default=True, type=click.Choice(["slerp", "linear"]))
+@click.option("--method", default="slerp", show_default=True, type=click.Choice(list(INTERPOLATIONS)))
 @click.option("--label", type=int, help="Conditional models: the class held fixed [0].")
 @click.option("--morph", help="Conditional models: A,B morphs class A into B for the --from-seed latent.")
 @click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
@@ -42,10 +58,6 @@ Examples:
 def interpolate(run: Path, from_seed: int, to_seed: int, steps: int, method: str, label: int | None,
                 morph: str | None, truncation: float, out: Path, gif: Path | None, device: str) -> None:
     """Walk the latent space between two seeds (or morph between two classes)."""
-    from ganforge.apps import class_morph, interpolate as walk, save_gif
-    from ganforge.cli.commands import parse_labels
-    from ganforge.images import save_grid
-
     gan = _load(run, device)
     if morph is not None:
         pair = parse_labels(morph)
@@ -75,14 +87,6 @@ Example:
 @DEVICE
 def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder: bool, seed: int, device: str) -> None:
     """Find the latent whose generated image matches IMAGE (a PNG of the model's size)."""
-    import numpy as np
-    import torch
-
-    from ganforge.apps import invert as project, load_encoder
-    from ganforge.checkpoint import run_folder
-    from ganforge.images import load_image, save_grid, save_image
-    from ganforge.metrics import psnr
-
     gan = _load(run, device)
     target = load_image(image, gan.image_shape)[None]
     start = None
@@ -106,10 +110,10 @@ Examples:
 @click.argument("image", type=click.Path(path_type=Path))
 @RUN
 @click.option("--mask", "mask", required=True,
-              help="Mask PNG of the image's size (white = missing), or center, boxes, scribble.")
-@click.option("--method", default="inversion", show_default=True, type=click.Choice(["inversion", "net", "telea"]),
+              help=f"Mask PNG of the image's size (white = missing), or {', '.join(MASK_KINDS)}.")
+@click.option("--method", default="inversion", show_default=True, type=click.Choice(INPAINTERS.names()),
               help="inversion: masked GAN inversion + blending; net: RUN/inpainter.safetensors; telea: OpenCV.")
-@click.option("--blend", default="poisson", show_default=True, type=click.Choice(["poisson", "feather", "none"]))
+@click.option("--blend", default="poisson", show_default=True, type=click.Choice(BLENDS.names()))
 @click.option("--steps", default=400, show_default=True, type=click.IntRange(min=1))
 @click.option("--restarts", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("-o", "--out", default="inpainted.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -118,25 +122,10 @@ Examples:
 def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: int, restarts: int, out: Path,
             seed: int, device: str) -> None:
     """Fill the missing pixels of IMAGE; also writes OUT's stem + _comparison.png."""
-    import torch
-
-    from ganforge.apps import damage, inpaint_inversion, inpaint_net, make_mask, telea_inpaint
-    from ganforge.apps.inpainting import MASKS, load_inpainter
-    from ganforge.images import load_image, load_mask, save_grid, save_image
-
     gan = _load(run, device)
     picture = load_image(image, gan.image_shape)[None]
-    size = gan.image_shape[1:]
-    if mask not in MASKS and not Path(mask).exists():
-        raise click.BadParameter(f"{mask!r} is neither a mask file nor one of {', '.join(MASKS)}",
-                                 param_hint="'--mask'")
-    hole = make_mask(mask, size[0], seed) if mask in MASKS else load_mask(mask, size)
-    if method == "inversion":
-        restored, _ = inpaint_inversion(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
-    elif method == "net":
-        restored = inpaint_net(load_inpainter(run, gan.device), picture, hole)
-    else:
-        restored = telea_inpaint(picture, hole)
+    hole = user_mask(mask, gan.image_shape[1], seed)
+    restored = INPAINTERS.get(method)(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
     save_image(restored, out)
     comparison = out.with_name(out.stem + "_comparison.png")
     save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
@@ -148,7 +137,7 @@ Example:
   ganforge restore noisy.png --run RUN --corruption noise --strength 0.3 -o clean.png""")
 @click.argument("image", type=click.Path(path_type=Path))
 @RUN
-@click.option("--corruption", required=True, type=click.Choice(["noise", "blur"]),
+@click.option("--corruption", required=True, type=click.Choice(CORRUPTIONS.names()),
               help="What happened to the image: Gaussian noise or Gaussian blur.")
 @click.option("--strength", default=0.3, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Noise std (in [-1, 1] units) or blur sigma (pixels).")
@@ -160,9 +149,6 @@ Example:
 def restore(image: Path, run: Path, corruption: str, strength: float, steps: int, restarts: int, out: Path,
             seed: int, device: str) -> None:
     """Denoise or deblur IMAGE by projecting it onto the generator's images."""
-    from ganforge.apps import restore_inversion
-    from ganforge.images import load_image, save_image
-
     gan = _load(run, device)
     picture = load_image(image, gan.image_shape)[None]
     restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed)
@@ -178,11 +164,8 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
 @DEVICE
 def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str) -> None:
     """Train an image -> latent encoder on RUN's samples (a start point for `ganforge invert`)."""
-    from ganforge.apps import save_encoder, train_encoder as fit
-    from ganforge.checkpoint import run_folder
-
     gan = _load(run, device)
-    encoder = fit(gan, steps=steps, batch_size=batch_size, seed=seed, progress=True)
+    encoder = fit_encoder(gan, steps=steps, batch_size=batch_size, seed=seed, progress=True)
     click.echo(f"wrote {save_encoder(encoder, run_folder(run))}")
 
 
@@ -195,15 +178,9 @@ def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str
 @DEVICE
 def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed: int, device: str) -> None:
     """Train a U-Net inpainting net on RUN's training data with random holes (L1 + PatchGAN)."""
-    from ganforge.apps import train_inpainter as fit
-    from ganforge.apps.inpainting import save_inpainter
-    from ganforge.data import build_dataset
-    from ganforge.data.transforms import to_signed
-    from ganforge.training import resolve_device
-
     gan = _load(run, "cpu")
     images = to_signed(build_dataset(gan.config.data, progress=True).images)
-    result, config = fit(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
+    result, config = fit_inpainter(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
                          seed=seed, device=resolve_device(device), progress=True)
     click.echo(f"final L1 {result.history[-1]['l1']:.4f}; wrote {save_inpainter(result.generator, config, run)}")
 
@@ -213,14 +190,12 @@ Examples:
   ganforge export RUN --format onnx -o generator.onnx         # inputs z [, labels]; output images
   ganforge export RUN --format torchscript -o generator.pt    # torch.jit.load, no ganforge needed""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(["onnx", "torchscript"]))
+@click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(FORMATS))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file [generator.onnx / generator.pt].")
 @click.option("--opset", default=18, show_default=True, type=click.IntRange(min=13), help="ONNX opset.")
 def export(run: Path, fmt: str, out: Path | None, opset: int) -> None:
     """Export RUN's generator (the EMA one when kept) with a dynamic batch size."""
-    from ganforge.export import export_generator
-
     gan = _load(run, "cpu")
     out = out or Path("generator.onnx" if fmt == "onnx" else "generator.pt")
     export_generator(gan, out, fmt, opset)

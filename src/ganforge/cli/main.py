@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ganforge import __version__
+from ganforge.version import __version__
 from ganforge.cli.apps import export, inpaint, interpolate, invert, restore, train_encoder, train_inpainter
 from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_classifier
 from ganforge.cli.recognise import augment, segment, semi_supervised

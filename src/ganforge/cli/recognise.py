@@ -6,6 +6,19 @@ import statistics
 from pathlib import Path
 
 import click
+import torch
+
+from ganforge.api import load
+from ganforge.apps.augmentation import augmentation_experiment
+from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
+from ganforge.apps.semi_supervised import train_semi_supervised
+from ganforge.data import load_mnist
+from ganforge.data.scenes import SCENE_CLASSES, load_scenes
+from ganforge.data.transforms import to_signed
+from ganforge.device import resolve_device
+from ganforge.io.checkpoint import load_network, save_network
+from ganforge.io.pictures import load_image, save_grid, save_image
+from ganforge.models.unet import UNetGenerator
 
 
 def parse_seeds(seeds: str) -> list[int]:
@@ -36,10 +49,6 @@ Example (the published setting, Salimans et al. 2016: 100 labels):
 def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float, baseline: bool, limit: int | None,
                     test_limit: int | None, device: str, save: Path | None) -> None:
     """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
-    from ganforge.apps.semi_supervised import train_semi_supervised
-    from ganforge.data import load_mnist
-    from ganforge.training import resolve_device
-
     seed_list = parse_seeds(seeds)
     train, test = load_mnist("train", limit=limit), load_mnist("test", limit=test_limit)
     flat = lambda ds: ds.images.flatten(1).float() / 255  # noqa: E731
@@ -57,8 +66,6 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
             click.echo("  test error by step: " + ", ".join(f"{h['step']}: {h['test_error']:.2%}"
                                                           for h in result.history))
             if save is not None and gan and seed == seed_list[0]:
-                from ganforge.checkpoint import save_network
-
                 save_network(save, result.classifier, {"num_classes": 10})
     click.echo(f"\n{labels_per_class * 10} labels, {epochs:g} epochs, Adam lr {lr:g}, {len(test.labels)} test digits")
     for name, results in rows.items():
@@ -72,6 +79,7 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
 @click.command("segment", epilog="""\b
 Examples:
   ganforge segment --steps 3000                       # cross-entropy + adversarial, scored on test scenes
+  ganforge segment --steps 3000 -o rows.png           # also a picture: input | prediction | ground truth
   ganforge segment --steps 3000 --ablation            # also without the adversarial term
   ganforge segment --steps 3000 --loss l1 --ablation  # pix2pix's own L1 loss, with and without
   ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
@@ -92,24 +100,15 @@ Examples:
               help="Where to save the (first) trained net, or the net to use with --predict.")
 @click.option("--predict", "predict_image", type=click.Path(path_type=Path),
               help="Segment this image with --model instead of training.")
-@click.option("-o", "--out", default="segmentation.png", show_default=True, type=click.Path(path_type=Path),
-              help="Picture: input | prediction | ground truth rows (or the predicted labels with --predict).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Picture of test scenes: input | prediction | ground truth rows (none unless given); with "
+                   "--predict, the predicted labels [IMAGE's stem + _labels.png, beside IMAGE].")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
 def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, loss: str,
             depth: int | None, no_adversarial: bool, ablation: bool, model: Path | None, predict_image: Path | None,
-            out: Path, seed: int, device: str) -> None:
+            out: Path | None, seed: int, device: str) -> None:
     """Segment digit scenes pix2pix-style and score mIoU, pixel accuracy and box mAP."""
-    import torch
-
-    from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
-    from ganforge.checkpoint import load_network, save_network
-    from ganforge.data.scenes import SCENE_CLASSES, load_scenes
-    from ganforge.data.transforms import to_signed
-    from ganforge.images import load_image, save_grid, save_image
-    from ganforge.models.unet import UNetGenerator
-    from ganforge.training import resolve_device
-
     k = len(SCENE_CLASSES)
     if predict_image is not None:
         if model is None:
@@ -117,6 +116,7 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
         net, _ = load_network(model, UNetGenerator)
         picture = load_image(predict_image, (3, size, size), "scene")[None]
         labels, _ = predict(net.eval(), picture)
+        out = out or predict_image.with_name(predict_image.stem + "_labels.png")
         save_image(colourise(labels, k), out)
         click.echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")
@@ -134,9 +134,9 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
         scores = evaluate_segmenter(result.generator.cpu(), test_set, k)
         click.echo(f"  {name:<28} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
                    f"mAP@0.5 {scores['map50']:.4f}  mAP@0.5:0.95 {scores['map50_95']:.4f}")
-        if i == 0:
-            if model is not None:
-                save_network(model, result.generator, config.network_config())
+        if i == 0 and model is not None:
+            save_network(model, result.generator, config.network_config())
+        if i == 0 and out is not None:
             labels, _ = predict(result.generator.cpu(), test_set.images[:8])
             rows = torch.stack([to_signed(test_set.images[:8]), colourise(labels, k),
                                 colourise(test_set.masks[:8], k)], 1).flatten(0, 1)
@@ -161,12 +161,7 @@ Example:
 def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, batch_size: int, test_limit: int | None,
             seeds: str, device: str) -> None:
     """Does a conditional GAN's data help a classifier trained on few labels? (MNIST test accuracy)"""
-    import ganforge
-    from ganforge.apps.augmentation import augmentation_experiment
-    from ganforge.data import load_mnist
-    from ganforge.training import resolve_device
-
-    gan = ganforge.load(run, device=resolve_device(device))
+    gan = load(run, device=resolve_device(device))
     train, test = load_mnist("train"), load_mnist("test", limit=test_limit)
     diffs = []
     for seed in parse_seeds(seeds):

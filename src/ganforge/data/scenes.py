@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.data.mnist import load_mnist
 from ganforge.errors import DataError
 
 SCENE_CLASSES = ["background"] + [str(d) for d in range(10)]
@@ -103,7 +104,6 @@ def load_scenes(split: str = "train", n: int = 2000, size: int = 64, seed: int =
                 digits_path: str | None = None) -> Scenes:
     """n digit scenes: train scenes use MNIST train digits, test scenes MNIST test digits (and a
     different seed), so no digit image appears in both."""
-    from ganforge.data.mnist import load_mnist
 
     if split not in SPLIT_SEEDS:
         raise DataError(f"split must be train or test, got {split!r}")

@@ -22,13 +22,14 @@ from ganforge.evaluation.report import (
     Report,
     compare,
     conditional_accuracy,
-    evaluate,
     evaluate_features,
+    evaluate_images,
     real_features,
 )
+from ganforge.evaluation.evaluate import EXTRACTORS, evaluate
 from ganforge.evaluation.sources import images_from_source, mnist_reference, reference_images
 
 __all__ = ["FeatureExtractor", "InceptionExtractor", "find_inception_file", "ModuleExtractor", "mnist_classifier_extractor", "MnistPeriodicEvaluator",
-           "periodic_evaluator", "METRICS", "RealFeatures", "Report", "compare", "conditional_accuracy", "evaluate", "evaluate_features",
+           "periodic_evaluator", "METRICS", "RealFeatures", "Report", "compare", "conditional_accuracy", "evaluate", "evaluate_features", "evaluate_images", "EXTRACTORS",
            "real_features", "images_from_source",
            "mnist_reference", "reference_images"]

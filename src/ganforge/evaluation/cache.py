@@ -12,7 +12,7 @@ import torch
 
 from ganforge.data.transforms import to_uint8
 from ganforge.evaluation.extractors import FeatureExtractor
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
 
 CACHE_ENV = "GANFORGE_CACHE"
 

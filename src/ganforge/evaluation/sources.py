@@ -9,13 +9,13 @@ import torch
 
 from ganforge.data import load_image_folder, load_mnist
 from ganforge.data.transforms import to_signed
+from ganforge.api import load
 from ganforge.errors import DataError
+from ganforge.io.checkpoint import CHECKPOINTS_DIR, find_checkpoint, list_checkpoints, read_config
 
 
 def _is_run(path: Path) -> bool:
     """A checkpoint, a run folder, or a folder of step_* checkpoints (such as RUN/best)."""
-    from ganforge.checkpoint import CHECKPOINTS_DIR, list_checkpoints
-
     return (path / "meta.json").is_file() or (path / CHECKPOINTS_DIR).is_dir() or bool(list_checkpoints(path))
 
 
@@ -36,8 +36,6 @@ def run_num_classes(source: str | Path) -> int:
     path = Path(source)
     if not path.exists() or path.suffix == ".npy" or not _is_run(path):
         return 0
-    from ganforge.checkpoint import find_checkpoint, read_config
-
     return read_config(find_checkpoint(path)).model.num_classes
 
 
@@ -50,9 +48,7 @@ def images_from_source(source: str | Path, n: int, image_shape: tuple[int, int, 
     if not path.exists():
         raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")
     if _is_run(path):
-        import ganforge
-
-        return ganforge.load(path, device=device).sample(n, seed=seed)
+        return load(path, device=device).sample(n, seed=seed)
     images = _all_images(path, image_shape)
     if len(images) < n:
         raise DataError(f"{path}: has {len(images)} images, fewer than --n {n}")

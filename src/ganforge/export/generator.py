@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import InputError
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
 
 FORMATS = ("onnx", "torchscript")
 

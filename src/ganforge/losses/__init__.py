@@ -14,6 +14,7 @@ from ganforge.losses.adversarial import (
     generator_loss_nonsaturating,
     generator_loss_relativistic,
     generator_loss_wasserstein,
+    with_label_smoothing,
 )
 from ganforge.losses.mode_seeking import mode_seeking_loss
 from ganforge.losses.penalties import PENALTIES, gradient_penalty, r1_penalty
@@ -22,4 +23,4 @@ __all__ = ["LOSSES", "AdversarialLoss", "discriminator_loss_bce", "discriminator
            "discriminator_loss_least_squares", "discriminator_loss_relativistic", "generator_loss_hinge",
            "generator_loss_least_squares", "generator_loss_minimax", "generator_loss_nonsaturating",
            "generator_loss_relativistic", "discriminator_loss_wasserstein", "generator_loss_wasserstein",
-           "PENALTIES", "gradient_penalty", "r1_penalty", "mode_seeking_loss"]
+           "PENALTIES", "gradient_penalty", "r1_penalty", "mode_seeking_loss", "with_label_smoothing"]

@@ -11,7 +11,8 @@ has gradient sigmoid(l) - 1, which is largest there (Goodfellow et al. 2014, sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable
 
 import torch
@@ -108,3 +109,13 @@ LOSSES.register("wasserstein")(AdversarialLoss(discriminator_loss_wasserstein, g
                                                needs_lipschitz=True))
 LOSSES.register("relativistic")(AdversarialLoss(discriminator_loss_relativistic, generator_loss_relativistic,
                                                 generator_needs_real=True))
+
+
+def with_label_smoothing(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
+    """`loss` with one-sided label smoothing (Salimans et al. 2016): D's target for real images is
+    1 - smoothing. Only the BCE losses have a target to smooth."""
+    if smoothing == 0:
+        return loss
+    if loss.discriminator is not discriminator_loss_bce:
+        raise ValueError("label smoothing needs a BCE discriminator loss")
+    return replace(loss, discriminator=partial(discriminator_loss_bce, real_target=1.0 - smoothing))

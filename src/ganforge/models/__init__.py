@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
-from ganforge.config import DataConfig, ModelConfig
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.models.stylegan import StyleGenerator, init_stylegan_weights
 from ganforge.registry import Registry
 
-__all__ = ["ARCHITECTURES", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
+if TYPE_CHECKING:  # the run schema sits above the models it names
+    from ganforge.config import DataConfig, ModelConfig
+
+__all__ = ["ARCHITECTURES", "CLASS_HEADS", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
            "ResNetGenerator", "ResNetDiscriminator", "StyleGenerator", "is_conditional", "generate"]
 
 
@@ -28,6 +30,7 @@ class Architecture:
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+CLASS_HEADS = ResNetDiscriminator.CLASS_HEADS
 ARCHITECTURES.register("dcgan")(Architecture(
     generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
     discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout, m.spectral_norm),

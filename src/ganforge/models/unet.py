@@ -8,12 +8,22 @@ tanh output in [-1, 1] (or raw logits, output="logits", for per-pixel classifica
 PatchDiscriminator: stride-2 4x4 convs (LeakyReLU 0.2, BatchNorm after the first) then two
 stride-1 3x3 convs (4x4 in the paper; 3x3 keeps small maps' sizes), one logit per overlapping patch; conditional on the input image by
 concatenating it with the output being judged.
+
+unet_depth: the deepest U-Net an image size allows (used by inpainting and segmentation).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+def unet_depth(size: int, most: int = 4, smallest: int = 4) -> int:
+    """The deepest U-Net (at most `most` halvings) whose innermost maps are whole and >= `smallest` px."""
+    depth = 1
+    while depth < most and size % 2 ** (depth + 1) == 0 and size // 2 ** (depth + 1) >= smallest:
+        depth += 1
+    return depth
 
 
 class _Down(nn.Module):

@@ -4,11 +4,14 @@
     GET  /api/info            the model: image shape, latent size, classes, limits
     GET  /api/sample          n, seed, labels (comma-separated), truncation -> PNG grid
     GET  /api/interpolate     from_seed, to_seed, t in [0, 1] (slerp) -> PNG of one image
-    POST /api/inpaint         multipart image (+ mask, white = missing; or mask_kind) -> PNG
+    POST /api/inpaint         multipart image (+ mask, white = missing; or mask_kind), method -> PNG
+
+Inpainting methods and mask kinds are those of `ganforge inpaint` (INPAINTERS, MASKS): inversion
+(default), net (the run's trained inpainting net) or telea (OpenCV, an optional extra).
 
 Limits are enforced with 4xx answers naming the parameter: at most `max_n` images per request,
 uploads up to `max_upload_bytes` of PNG or JPEG, inversion steps capped, and each request given
-`timeout_s` seconds (504 after that).
+`timeout_s` seconds (504 after that); a method whose optional extra is not installed is a 501.
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
+from ganforge.api import load
+from ganforge.apps.explore import slerp
+from ganforge.apps.inpainting import INPAINTERS
+from ganforge.apps.masks import MASK_KINDS, user_mask
 from ganforge.errors import GanforgeError
+from ganforge.io.pictures import make_grid, to_pil
 
 PNG = "image/png"
 UPLOAD_TYPES = {"PNG", "JPEG"}
@@ -42,8 +50,6 @@ class Limits:
 
 
 def _png(images: torch.Tensor, nrow: int | None = None, upscale: int = 1) -> bytes:
-    from ganforge.images import make_grid, to_pil
-
     picture = to_pil(make_grid(images, nrow, padding=2 if len(images) > 1 else 0))
     if upscale > 1:
         picture = picture.resize((picture.width * upscale, picture.height * upscale), Image.Resampling.NEAREST)
@@ -54,11 +60,7 @@ def _png(images: torch.Tensor, nrow: int | None = None, upscale: int = 1) -> byt
 
 def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
     """The FastAPI application serving the generator of `run` (a run or checkpoint folder)."""
-    import ganforge
-    from ganforge.apps import inpaint_inversion, make_mask, slerp
-    from ganforge.apps.inpainting import MASKS
-
-    gan = ganforge.load(run, device=device)
+    gan = load(run, device=device)
     channels, size, _ = gan.image_shape
     upscale = max(1, 128 // size)
     app = FastAPI(title="ganforge", description=f"Generator of {gan.checkpoint}")
@@ -72,6 +74,8 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
             raise HTTPException(504, f"the request took longer than {limits.timeout_s:g} s") from None
         except (GanforgeError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from None
+        except ImportError as exc:  # an optional extra (OpenCV for telea) is not installed
+            raise HTTPException(501, str(exc)) from None
 
     def parse_labels(text: str | None) -> list[int] | None:
         if text is None or text == "":
@@ -113,20 +117,21 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
 
     @app.post("/api/inpaint")
     async def inpaint(image: UploadFile = File(...), mask: UploadFile | None = File(None),
-                      mask_kind: str | None = Form(None), seed: int = Form(0)) -> Response:
+                      mask_kind: str | None = Form(None), method: str = Form("inversion"),
+                      seed: int = Form(0)) -> Response:
         picture = await read_upload(image, "image", "RGB" if channels == 3 else "L")
-        if mask is not None:
-            hole = torch.from_numpy(np.asarray(await read_upload(mask, "mask", "L")) > 127)
-        elif mask_kind in MASKS:
-            hole = make_mask(mask_kind, size, seed)
-        else:
-            raise HTTPException(422, f"mask: upload a mask image or set mask_kind to one of {', '.join(MASKS)}")
-        if hole.shape != (size, size):
-            raise HTTPException(422, f"mask: expected {size}x{size}, got {hole.shape[1]}x{hole.shape[0]}")
+        if mask is None and mask_kind is None:
+            raise HTTPException(422, f"mask: upload a mask image or set mask_kind to one of {', '.join(MASK_KINDS)}")
+        spec = await read_upload(mask, "mask", "L") if mask is not None else mask_kind
+        try:
+            hole = user_mask(spec, size, seed, files=False)  # never a path on the server's disk
+            fill = INPAINTERS.get(method)
+        except GanforgeError as exc:
+            raise HTTPException(422, str(exc)) from None
         array = np.asarray(picture, dtype=np.float32) / 127.5 - 1
         tensor = torch.from_numpy(array[None] if channels == 1 else array.transpose(2, 0, 1))[None]
-        restored, _ = await compute(inpaint_inversion, gan, tensor, hole, steps=limits.inpaint_steps,
-                                    restarts=limits.inpaint_restarts, seed=seed)
+        restored = await compute(fill, gan, tensor, hole, steps=limits.inpaint_steps,
+                                 restarts=limits.inpaint_restarts, seed=seed)
         return Response(_png(restored, upscale=upscale), media_type=PNG)
 
     async def read_upload(upload, name: str, mode: str) -> Image.Image:

@@ -1,6 +1,6 @@
 """Training: the step, the loop, and the run folder it writes."""
 
 from ganforge.training.step import StepStats, train_step
-from ganforge.training.trainer import Trainer, resolve_device, resume, train
+from ganforge.training.trainer import Trainer, resume, train
 
-__all__ = ["Trainer", "StepStats", "train_step", "train", "resume", "resolve_device"]
+__all__ = ["Trainer", "StepStats", "train_step", "train", "resume"]

@@ -14,7 +14,8 @@ from safetensors.torch import save_file
 
 from ganforge.data import load_mnist
 from ganforge.data.transforms import to_signed
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
+from ganforge.loop import Loop
 from ganforge.models.classifier import MNISTClassifier
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def fit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int, batc
                    lr: float = 2e-3, seed: int = 0, device: str | torch.device = "cpu",
                    on_epoch: Callable[[int, MNISTClassifier, float], None] | None = None) -> MNISTClassifier:
     """An MNISTClassifier trained on uint8 images (N, 1, 28, 28) with random shifts of up to 2 px,
-    AdamW with a one-cycle schedule; on_epoch(epoch, model, last loss) after each epoch."""
+    AdamW with a one-cycle schedule; on_epoch(epoch, model, the epoch's mean loss) after each epoch."""
     device = torch.device(device)
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
@@ -58,19 +59,28 @@ def fit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int, batc
         raise ValueError(f"{len(images)} images are fewer than one batch of {batch_size}")
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(images), generator=rng)
-        for i in range(steps_per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            batch = random_shift(to_signed(images[idx]), 2, rng).to(device)
-            loss = F.cross_entropy(model(batch), labels[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+    order = torch.empty(0, dtype=torch.int64)
+
+    def step(index: int) -> dict[str, torch.Tensor]:
+        nonlocal order
+        i = index % steps_per_epoch
+        if i == 0:  # a new epoch: a fresh order, and training mode again after on_epoch's evaluation
+            model.train()
+            order = torch.randperm(len(images), generator=rng)
+        idx = order[i * batch_size:(i + 1) * batch_size]
+        batch = random_shift(to_signed(images[idx]), 2, rng).to(device)
+        loss = F.cross_entropy(model(batch), labels[idx].to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return {"loss": loss.detach()}
+
+    def report(record: dict) -> None:
         if on_epoch is not None:
-            on_epoch(epoch, model, loss.item())
+            on_epoch(record["step"] // steps_per_epoch - 1, model, record["loss"])
+
+    Loop(steps=epochs * steps_per_epoch, log_every=steps_per_epoch, on_log=report).run(step)
     return model.eval()
 
 

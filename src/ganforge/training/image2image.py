@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from ganforge.loop import Loop, adam
 from ganforge.losses import discriminator_loss_bce, generator_loss_nonsaturating
 from ganforge.models.layers import init_dcgan_weights
 from ganforge.models.unet import PatchDiscriminator, UNetGenerator
@@ -69,18 +69,17 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
     init = torch.Generator().manual_seed(config.seed)
     generator = UNetGenerator(**config.network_config()).to(device)
     init_dcgan_weights(generator, init)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
+    opt_g = adam(generator.parameters(), config.lr, config.betas)
     adversarial = config.adversarial_weight > 0
     classify = config.reconstruction == "cross_entropy"
     if adversarial:
         discriminator = PatchDiscriminator(config.in_channels + config.out_channels, config.width).to(device)
         init_dcgan_weights(discriminator, init)
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=config.betas)
+        opt_d = adam(discriminator.parameters(), config.lr, config.betas)
     rng = torch.Generator().manual_seed(config.seed + 1)
     torch.manual_seed(config.seed)  # dropout
-    result = Image2ImageResult(generator)
-    sums: dict[str, float] = {}
-    for step in tqdm(range(1, config.steps + 1), disable=not progress, desc="image-to-image"):
+
+    def step(_: int) -> dict[str, torch.Tensor]:
         x, y = (t.to(device) for t in batches(rng))
         out = generator(x)
         fake = out.softmax(1) * 2 - 1 if classify else out  # what D sees, in y's range
@@ -93,22 +92,16 @@ def train_image_to_image(config: Image2ImageConfig, batches: Callable[[torch.Gen
             discriminator.requires_grad_(False)
             adv = generator_loss_nonsaturating(discriminator(x, fake).flatten())
             discriminator.requires_grad_(True)
-            record = {"loss_d": float(loss_d.detach()), "loss_g_adv": float(adv.detach())}
-        if classify:
-            reconstruction = F.cross_entropy(out, y.argmax(1))
-        else:
-            reconstruction = F.l1_loss(out, y)
+            record = {"loss_d": loss_d.detach(), "loss_g_adv": adv.detach()}
+        reconstruction = F.cross_entropy(out, y.argmax(1)) if classify else F.l1_loss(out, y)
         loss_g = config.l1_weight * reconstruction
         if adversarial:
             loss_g = loss_g + config.adversarial_weight * adv
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        record["cross_entropy" if classify else "l1"] = float(reconstruction.detach())
-        for key, value in record.items():
-            sums[key] = sums.get(key, 0.0) + value
-        if step % config.log_every == 0 or step == config.steps:
-            count = step % config.log_every or config.log_every
-            result.history.append({"step": step, **{k: v / count for k, v in sums.items()}})
-            sums = {}
-    return Image2ImageResult(generator.eval(), result.history)
+        record["cross_entropy" if classify else "l1"] = reconstruction.detach()
+        return record
+
+    history = Loop(steps=config.steps, log_every=config.log_every, progress=progress, desc="image-to-image").run(step)
+    return Image2ImageResult(generator.eval(), history)

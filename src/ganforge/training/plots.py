@@ -8,7 +8,7 @@ from typing import Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
 
 
 def plot_training_curves(records: Sequence[dict], path: Path) -> Path:

@@ -37,38 +37,61 @@ def _class_loss(class_logits: torch.Tensor | None, labels: Labels) -> torch.Tens
     return 0.0 if class_logits is None else F.cross_entropy(class_logits.float(), labels)
 
 
-def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
-               opt_d: torch.optim.Optimizer, loss: AdversarialLoss,
-               real_batches: Sequence[tuple[torch.Tensor, Labels]],
-               noise: Callable[[int], tuple[torch.Tensor, Labels]],
-               autocast: Callable[[], ContextManager] = nullcontext,
-               penalty: Callable[[Callable, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-               clip: float | None = None,
-               augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-               scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None,
-               accumulate: int = 1, mode_seeking: float = 0.0) -> StepStats:
+@dataclass
+class Players:
+    """The two networks (or their DistributedDataParallel wrappers) and their optimisers; `scalers`
+    (D's, G's) scale the losses for fp16 (GradScaler), skipping steps whose gradients overflowed."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """The rules of the game for one step.
+
+    loss: the adversarial loss pair; losses are computed in float32.
+    penalty(D, real, fake): added to D's loss (gradient penalty, R1; already weighted; D there is
+      the critic at the real labels). None: no penalty this step (lazy regularisation skips steps).
+    clip: clamp D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
+    augment(x): transforms every batch D sees, real and fake, differentiably (DiffAugment).
+    accumulate: micro-batches per batch (gradient accumulation, see train_step).
+    mode_seeking: > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
+      fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
+    autocast(): wraps the forward passes (mixed precision).
+    """
+
+    loss: AdversarialLoss
+    penalty: Callable[[Callable, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    clip: float | None = None
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    accumulate: int = 1
+    mode_seeking: float = 0.0
+    autocast: Callable[[], ContextManager] = nullcontext
+
+
+def train_step(players: Players, options: StepOptions, real_batches: Sequence[tuple[torch.Tensor, Labels]],
+               noise: Callable[[int], tuple[torch.Tensor, Labels]]) -> StepStats:
     """len(real_batches) discriminator updates, then one generator update on the last fakes.
 
     real_batches: each (images (N, C, H, W) in [-1, 1], labels (N,) or None); noise(n) -> (z
-    (n, latent_dim), fake labels (n,) or None); autocast() wraps the forward passes (mixed
-    precision); losses are computed in float32. penalty(D, real, fake) is added to the
-    discriminator's loss (gradient penalty, R1; D there is the critic at the real labels); `clip`
-    clamps D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
-    augment(x) transforms every batch D sees, real and fake, differentiably (DiffAugment).
-    With an AC-GAN head both players also minimise the class cross-entropy. `scalers` (D's, G's)
-    scale the losses for fp16 (GradScaler), skipping steps whose gradients overflowed.
-    `mode_seeking` > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
-    fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
+    (n, latent_dim), fake labels (n,) or None). With an AC-GAN head both players also minimise
+    the class cross-entropy.
 
-    Gradient accumulation: `accumulate` > 1 splits every batch into that many micro-batches whose
-    gradients, weighted by their share of the batch, add up before each update: the same update
-    with a fraction of the activation memory (BatchNorm statistics and batch-mean terms such as
-    the relativistic losses' aside: they see one micro-batch). G then runs again for its update
+    Gradient accumulation: `options.accumulate` > 1 splits every batch into that many micro-batches
+    whose gradients, weighted by their share of the batch, add up before each update: the same
+    update with a fraction of the activation memory (BatchNorm statistics and batch-mean terms such
+    as the relativistic losses' aside: they see one micro-batch). G then runs again for its update
     instead of keeping every micro-batch's graph. Under DistributedDataParallel only the last
     micro-batch's backward all-reduces.
     """
-    scaler_d, scaler_g = scalers if scalers is not None else (None, None)
-    seen = augment or (lambda images: images)
+    generator, discriminator, opt_g, opt_d = players.generator, players.discriminator, players.opt_g, players.opt_d
+    loss, penalty, autocast, accumulate = options.loss, options.penalty, options.autocast, options.accumulate
+    scaler_d, scaler_g = players.scalers if players.scalers is not None else (None, None)
+    seen = options.augment or (lambda images: images)
     keep_graph = accumulate == 1  # one micro-batch: G's update reuses the fakes made for D's
     for real, real_labels in real_batches:
         z, fake_labels = noise(real.shape[0])
@@ -93,10 +116,10 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                                            torch.sigmoid(fake_logits.float()).mean())):
                     stats_d[k] = stats_d[k] + share * value.detach().float()
         _step(opt_d, scaler_d)
-        if clip is not None:
+        if options.clip is not None:
             with torch.no_grad():
                 for p in discriminator.parameters():
-                    p.clamp_(-clip, clip)
+                    p.clamp_(-options.clip, options.clip)
 
     # D's weights get no gradient from the generator's loss: skipping it saves a third of D's
     # backward work and leaves D's .grad untouched.
@@ -114,8 +137,8 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.opti
                     with torch.no_grad():
                         real_logits_g = critic(discriminator, seen(real_i), real_labels_i)[0].float()
             loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels_i)
-            if mode_seeking > 0:
-                loss_g = loss_g + mode_seeking * _mode_seeking_term(generator, noise, autocast, fake, z_i, fake_labels_i)
+            if options.mode_seeking > 0:
+                loss_g = loss_g + options.mode_seeking * _mode_seeking_term(generator, noise, autocast, fake, z_i, fake_labels_i)
             _backward(share * loss_g, scaler_g)
         total_g = total_g + share * loss_g.detach().float()
     _step(opt_g, scaler_g)

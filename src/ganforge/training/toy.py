@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
 
 from ganforge.config import OptimConfig, TrainConfig
-
 from ganforge.data.toy import Mixture
+from ganforge.loop import Loop, adam
 from ganforge.losses import LOSSES, PENALTIES
 from ganforge.models.layers import init_dcgan_weights, init_default_linear
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.presets import PRESETS
 from ganforge.training.ema import EMA
-from ganforge.training.step import train_step
+from ganforge.training.step import Players, StepOptions, train_step
 
 
 def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 3000, batch_size: int = 256,
@@ -41,8 +42,8 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
         raise ValueError(f"init must be one of {', '.join(initialise)}, got {init!r}")
     for module in (generator, discriminator):
         initialise[init](module, init_rng)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, foreach=True)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr if lr_d is None else lr_d, betas=betas, foreach=True)
+    players = Players(generator, discriminator, adam(generator.parameters(), lr, betas),
+                      adam(discriminator.parameters(), lr if lr_d is None else lr_d, betas))
     ema = EMA(generator, ema_decay) if ema_decay is not None else None
     data_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
 
@@ -52,13 +53,17 @@ def train_toy_gan(mixture: Mixture, loss: str = "nonsaturating", steps: int = 30
     if penalty_every < 1:
         raise ValueError(f"penalty_every must be >= 1, got {penalty_every}")
     weight = penalty_weight * penalty_every
-    weighted = (lambda d, real, fake: weight * penalty_fn(d, real, fake)) if penalty_fn else None
-    for step in range(steps):
+    plain = StepOptions(pair, mode_seeking=mode_seeking)
+    penalised = replace(plain, penalty=(lambda d, real, fake: weight * penalty_fn(d, real, fake)) if penalty_fn else None)
+
+    def step(index: int) -> dict:
         batches = [(mixture.sample(batch_size, data_rng), None) for _ in range(d_steps)]
-        train_step(generator, discriminator, opt_g, opt_d, pair, batches, noise,
-                   penalty=weighted if step % penalty_every == 0 else None, mode_seeking=mode_seeking)
+        train_step(players, penalised if index % penalty_every == 0 else plain, batches, noise)
         if ema is not None:
-            ema.update(generator, step)
+            ema.update(generator, index)
+        return {}  # nothing is logged: the caller scores the generator
+
+    Loop(steps=steps).run(step)
     return (generator if ema is None else ema.shadow).eval()
 
 

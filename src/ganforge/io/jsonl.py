@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ganforge.images import atomic_write
+from ganforge.io.atomic import atomic_write
 
 
 class MetricsLog:

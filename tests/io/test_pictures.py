@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.images import make_grid, save_grid, save_images, save_npy
+from ganforge.io.pictures import make_grid, save_grid, save_images, save_npy
 
 
 def test_grid_layout_and_values():

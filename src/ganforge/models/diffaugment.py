@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.errors import ConfigError
+from ganforge.registry import Registry
 
 Augment = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
 
@@ -57,21 +58,30 @@ def cutout(x: torch.Tensor, generator: torch.Generator | None = None, ratio: flo
     return x * (~inside)[:, None].to(x.dtype)
 
 
-AUGMENTS: dict[str, Augment] = {"color": color, "translation": translation, "cutout": cutout}
+AUGMENTS: Registry[Augment] = Registry("augmentation")
+AUGMENTS.register("color")(color)
+AUGMENTS.register("translation")(translation)
+AUGMENTS.register("cutout")(cutout)
+
+
+def parse_policy(policy: str | None) -> list[str]:
+    """"color,translation" -> ["color", "translation"]; ConfigError naming unknown ops."""
+    names = [name.strip() for name in (policy or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in AUGMENTS]
+    if unknown:
+        raise ConfigError(f"augment: unknown {', '.join(unknown)} (choose from {', '.join(AUGMENTS)})")
+    return names
 
 
 def build_augment(policy: str | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """"color,translation,cutout" -> one function applying them in that order (None: no-op)."""
-    if not policy:
+    names = parse_policy(policy)
+    if not names:
         return None
-    names = [name.strip() for name in policy.split(",") if name.strip()]
-    unknown = [name for name in names if name not in AUGMENTS]
-    if unknown:
-        raise ConfigError(f"--augment: unknown {', '.join(unknown)} (choose from {', '.join(AUGMENTS)})")
 
     def augment(x: torch.Tensor) -> torch.Tensor:
         for name in names:
-            x = AUGMENTS[name](x, None)  # the global RNG: saved with checkpoints, so resume stays exact
+            x = AUGMENTS.get(name)(x, None)  # the global RNG: saved with checkpoints, so resume stays exact
         return x
 
     return augment

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError
+from ganforge.io.atomic import atomic_write
+from ganforge.version import __version__
 
 FORMAT_VERSION = 1
 CHECKPOINTS_DIR = "checkpoints"
@@ -42,8 +44,6 @@ def checkpoint_name(step: int) -> str:
 def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[str, nn.Module],
                     trainer_state: dict[str, Any] | None = None, keep: int | None = None) -> Path:
     """Write `folder/step_XXXXXXXX` atomically and keep only the newest `keep` checkpoints."""
-    from ganforge import __version__
-
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / checkpoint_name(step)
     if target.is_dir():  # the state at a given step is unique, so it is already saved
@@ -162,8 +162,6 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
 def save_network(path: Path, module: nn.Module, config: dict[str, Any]) -> Path:
     """One stand-alone network (an inversion encoder, an inpainting or segmentation net) as a
     .safetensors file whose metadata holds the constructor arguments `config`; written atomically."""
-    from ganforge.images import atomic_write
-
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     atomic_write(Path(path), lambda tmp: save_file(state, str(tmp), metadata={"config": json.dumps(config)}))
     return Path(path)
@@ -171,8 +169,6 @@ def save_network(path: Path, module: nn.Module, config: dict[str, Any]) -> Path:
 
 def load_network(path: Path, build: Any) -> tuple[nn.Module, dict[str, Any]]:
     """(build(**config) with the saved weights, config) from a file written by save_network."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: network file not found")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ganforge.errors import ConfigError
-from ganforge.training.augment import build_augment, color, cutout, translation
+from ganforge.models.diffaugment import build_augment, color, cutout, translation
 
 
 def seeded(seed=0):
@@ -44,5 +44,5 @@ def test_policy_is_differentiable_and_reproducible():
     a.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert build_augment(None) is None
-    with pytest.raises(ConfigError, match="--augment: unknown flip"):
+    with pytest.raises(ConfigError, match="augment: unknown flip"):
         build_augment("color,flip")

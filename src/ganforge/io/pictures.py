@@ -4,8 +4,6 @@ images and masks."""
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from PIL import Image
 
 from ganforge.data.transforms import to_signed, to_uint8
 from ganforge.errors import InputError
+from ganforge.io.atomic import atomic_write
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -36,20 +35,6 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     """(C, H, W) uint8 tensor (C = 1 or 3) -> Pillow image."""
     array = image.permute(1, 2, 0).numpy()
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path) and rename the result onto `path`, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain new file (not mkstemp) so the result gets the usual umask permissions.
-    tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}"
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, upscale: int = 1) -> Path:

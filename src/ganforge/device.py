@@ -1,0 +1,78 @@
+"""Where and in what precision tensors are computed: device and precision choice.
+
+Everything here answers a question about the machine (is CUDA there, does this CPU compute
+bf16 natively, does torch.compile work), so the loading, sampling, evaluation and training
+code all ask here rather than each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from pathlib import Path
+from typing import ContextManager
+
+import torch
+
+from ganforge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """A torch.device from a user string, with a clear error when it is not available."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device: unknown device {name!r} (try cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {name}: MPS is not available on this machine")
+    return device
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU advertises AVX-512 BF16 or AMX BF16 (Linux /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" on CUDA GPUs and CPUs that compute it natively, else "fp32"."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> ContextManager:
+    """bf16 / fp16 autocast for those (resolved) precisions, else nothing."""
+    if precision in ("bf16", "fp16"):
+        return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+    return nullcontext()
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A loss scaler for fp16 (its range is small), None otherwise."""
+    return torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+
+def compile_available(device: torch.device) -> bool:
+    """Whether torch.compile works here (it needs a C++ compiler on CPU, Triton on CUDA): compiles
+    a one-line function once; on failure logs why and training runs eagerly."""
+    try:
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(2, device=device))
+        return True
+    except Exception as exc:  # noqa: BLE001 - any backend failure means "not here"; said in the log
+        log.warning("--compile: torch.compile is not usable here (%s: %s); training without it",
+                    type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return False

@@ -1,0 +1,1 @@
+"""Files: atomic writes, checkpoint folders, pictures and arrays, JSON-lines logs."""
