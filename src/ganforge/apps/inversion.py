@@ -19,9 +19,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from ganforge.errors import InputError
+from ganforge.loop import Loop, adam
 from ganforge.io.checkpoint import load_network, save_network
 from ganforge.models.encoder import LatentEncoder
 
@@ -116,14 +116,18 @@ def invert(gan, targets: Images, *, known: torch.Tensor | None = None, steps: in
     nets = [gan.generator] + ([discriminator] if discriminator is not None else [])
     for net in nets:
         net.requires_grad_(False)
-    optimiser = torch.optim.Adam([latents], lr=lr)
+    optimiser = adam([latents], lr)
+
+    def step(_: int) -> dict[str, torch.Tensor]:
+        loss = _objective(gan, latents, per_row, space, targets_r, weight_r, target_features, features,
+                          feature_weight, discriminator, prior_weight, latent_weight, degrade)
+        optimiser.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        optimiser.step()
+        return {}
+
     try:
-        for _ in range(steps):
-            loss = _objective(gan, latents, per_row, space, targets_r, weight_r, target_features, features,
-                              feature_weight, discriminator, prior_weight, latent_weight, degrade)
-            optimiser.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            optimiser.step()
+        Loop(steps=steps).run(step)
         with torch.no_grad():
             loss = _objective(gan, latents, per_row, space, targets_r, weight_r, target_features, features,
                               feature_weight, discriminator, prior_weight, latent_weight, degrade)
@@ -188,12 +192,12 @@ def train_encoder(gan, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3
     channels, size, _ = gan.image_shape
     torch.manual_seed(seed)
     encoder = LatentEncoder(channels, size, gan.latent_dim, width).to(gan.device)
-    optimiser = torch.optim.Adam(encoder.parameters(), lr=lr)
+    optimiser = adam(encoder.parameters(), lr)
     rng = torch.Generator(device=gan.device).manual_seed(seed)
     space = "w" if hasattr(gan.generator, "mapping") else "z"
     gan.generator.requires_grad_(False)
     try:
-        for _ in tqdm(range(steps), disable=not progress, desc="encoder"):
+        def step(_: int) -> dict[str, torch.Tensor]:
             z = torch.randn(batch_size, gan.latent_dim, generator=rng, device=gan.device)
             with torch.no_grad():
                 latent = gan.generator.mapping(z) if space == "w" else z
@@ -205,6 +209,9 @@ def train_encoder(gan, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            return {"loss": loss.detach()}
+
+        Loop(steps=steps, progress=progress, desc="encoder").run(step)
     finally:
         gan.generator.requires_grad_(True)
     return encoder.eval()

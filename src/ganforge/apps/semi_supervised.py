@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from ganforge.errors import InputError
+from ganforge.loop import Loop, adam
 from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
 
 
@@ -96,14 +96,14 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     x_unl = train_images.to(device)
     d = KPlusOneDiscriminator(num_classes, train_images.shape[1]).to(device)
     g = MLPImageGenerator(100, train_images.shape[1]).to(device)
-    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d, opt_g = adam(d.parameters(), lr, (0.5, 0.999)), adam(g.parameters(), lr, (0.5, 0.999))
     steps = max(1, math.ceil(epochs * len(x_unl) / batch_size))
     decay_from = 2 * steps // 3
     rng = torch.Generator(device=device).manual_seed(seed + 1)
-    history, started = [], time.perf_counter()
-    for step in tqdm(range(steps), disable=not progress, desc="semi-supervised" if gan else "supervised only"):
-        scale = 1.0 if step < decay_from else (steps - step) / (steps - decay_from)
+    x_test, y_test = test_images.to(device), test_labels.to(device)
+
+    def step(index: int) -> dict[str, torch.Tensor]:
+        scale = 1.0 if index < decay_from else (steps - index) / (steps - decay_from)
         for opt in (opt_d, opt_g):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
@@ -134,9 +134,14 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-        if (step + 1) % max(1, steps // 10) == 0 or step + 1 == steps:
-            history.append({"step": step + 1, "loss_d": float(loss_d.detach()),
-                            "test_error": error_rate(d, test_images.to(device), test_labels.to(device))})
+        return {"loss_d": loss_d.detach()}
+
+    def score(record: dict) -> None:  # every tenth of the run: {"step", mean "loss_d", "test_error"}
+        record["test_error"] = error_rate(d, x_test, y_test)
+
+    started = time.perf_counter()
+    history = Loop(steps=steps, log_every=max(1, steps // 10), on_log=score, progress=progress,
+                   desc="semi-supervised" if gan else "supervised only").run(step)
     seconds = time.perf_counter() - started
-    error = error_rate(d, test_images.to(device), test_labels.to(device))
+    error = error_rate(d, x_test, y_test)
     return SemiSupervisedResult(d.eval(), error, seconds, history)
