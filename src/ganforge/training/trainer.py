@@ -4,6 +4,10 @@ one loop (`ganforge.loop`) with the GAN step, and saves, resumes and guards its 
 Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png, samples.png
 (latest grid), checkpoints/step_*/, and with evaluation evaluations.jsonl, evaluation_curves.png,
 best/step_*/.
+
+About 390 lines: setup, checkpoint state (save, load, forget newer files), the game's options and
+the loop wiring. The loop itself, the callbacks and the step live elsewhere; splitting the
+checkpoint state out is the next step (issue 16 stays open for it).
 """
 
 from __future__ import annotations
