@@ -16,6 +16,7 @@ the file) and the small machinery that reads them (SchemaField, validation, buil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -273,8 +274,10 @@ class SchemaField:
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
-def schema() -> list[SchemaField]:
-    """Every setting of a run, section by section, with its default in RunConfig()."""
+@functools.cache
+def schema() -> tuple[SchemaField, ...]:
+    """Every setting of a run, section by section, with its default in RunConfig() (built once;
+    choices are still read from the registries when asked)."""
     defaults = RunConfig()
     out = []
     for section, section_cls in SECTIONS.items():
@@ -283,14 +286,15 @@ def schema() -> list[SchemaField]:
             out.append(SchemaField(f"{section}.{f.name}", _TYPES[type_text.split("|")[0].strip()],
                                    "None" in type_text, getattr(getattr(defaults, section), f.name),
                                    f.metadata["setting"]))
-    return out
+    return tuple(out)
 
 
 def schema_field(key: str) -> SchemaField:
-    for entry in schema():
-        if entry.key == key:
-            return entry
-    raise KeyError(key)
+    """The setting with config key `key` ("optim.lr_g")."""
+    found = {entry.key: entry for entry in schema()}
+    if key not in found:
+        raise KeyError(key)
+    return found[key]
 
 
 def flag(key: str) -> str:

@@ -11,8 +11,7 @@ from typing import Any, Callable
 
 import click
 
-from ganforge.config import SHORTCUTS, STOP_FIELDS, SchemaField, build_config, schema
-from ganforge.evaluation import periodic_evaluator
+from ganforge.config import SHORTCUTS, STOP_FIELDS, SchemaField, build_config, schema, schema_field
 from ganforge.io.checkpoint import find_checkpoint
 from ganforge.presets import PRESETS
 from ganforge.training import resume as resume_run
@@ -61,8 +60,7 @@ def schema_options(command: Callable) -> Callable:
             option = click.option(entry.flag, _param_name(entry.flag), type=_click_type(entry), help=help_text)
         command = option(command)
     for flag, shortcut in SHORTCUTS.items():
-        first = next(e for e in schema() if e.key == shortcut.keys[0])
-        command = click.option(flag, _param_name(flag), type=_click_type(first),
+        command = click.option(flag, _param_name(flag), type=_click_type(schema_field(shortcut.keys[0])),
                                help=f"{shortcut.help} Sets {', '.join(shortcut.keys)}.")(command)
     return command
 
@@ -100,11 +98,10 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, no_
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
                                    f"may be given with it, not {', '.join(extra) or '--config'}")
         given = {key.split(".", 1)[1]: overrides.get(key) for key in sorted(stops)}
-        run_dir = resume_run(resume, given["steps"], given["epochs"], given["minutes"], progress=not no_progress,
-                             evaluator_factory=periodic_evaluator)
+        run_dir = resume_run(resume, given["steps"], given["epochs"], given["minutes"], progress=not no_progress)
     else:
         config = build_config(config_file, preset, overrides)
-        run_dir = train_run(config, progress=not no_progress, evaluator_factory=periodic_evaluator)
+        run_dir = train_run(config, progress=not no_progress)
     report_run(run_dir)
 
 

@@ -39,11 +39,11 @@ class MetricsLines:
     """RUN/metrics.jsonl: one averaged record per log step; a log line when there is no bar."""
 
     def __init__(self, run_dir: Path, total: int | None, echo: bool) -> None:
-        self.log = MetricsLog(run_dir / "metrics.jsonl")
+        self.file = MetricsLog(run_dir / "metrics.jsonl")
         self.total, self.echo = total, echo
 
     def write(self, record: dict[str, Any]) -> None:
-        self.log.append(record)
+        self.file.append(record)
         if self.echo:
             log.info("step %d%s  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s",
                      record["step"], f"/{self.total}" if self.total else "", record["loss_d"], record["loss_g"],
