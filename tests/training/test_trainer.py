@@ -391,3 +391,18 @@ def test_compile_falls_back_to_eager_with_a_message(tmp_path, monkeypatch, caplo
     assert trainer.train_generator is trainer.generator
     assert "torch.compile is not usable here (RuntimeError: no C++ compiler found)" in caplog.text
     trainer.fit()
+
+
+def test_sigterm_saves_like_ctrl_c(tmp_path, monkeypatch):
+    real_step, calls = trainer_module.train_step, {"n": 0}
+
+    def step_then_terminate(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # what Slurm / Kubernetes send before killing
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "train_step", step_then_terminate)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path, steps=8, checkpoint_every=100), progress=False)
+    assert ckpt.find_checkpoint(tmp_path / "runs" / "tiny").name == "step_00000002"
