@@ -15,13 +15,13 @@ from torch import nn
 
 from ganforge.io.jsonl import MetricsLog
 from ganforge.io.pictures import save_grid
+from ganforge.io.run_folder import BEST_DIR, EVALUATIONS_FILE, METRICS_FILE
 from ganforge.models import generate
 from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
 
 log = logging.getLogger(__name__)
 
 SAMPLE_GRID_SIZE = 64
-BEST_DIR = "best"
 
 
 @contextmanager
@@ -39,7 +39,7 @@ class MetricsLines:
     """RUN/metrics.jsonl: one averaged record per log step; a log line when there is no bar."""
 
     def __init__(self, run_dir: Path, total: int | None, echo: bool) -> None:
-        self.file = MetricsLog(run_dir / "metrics.jsonl")
+        self.file = MetricsLog(run_dir / METRICS_FILE)
         self.total, self.echo = total, echo
 
     def write(self, record: dict[str, Any]) -> None:
@@ -87,7 +87,7 @@ class BestKeeper:
     def __init__(self, evaluator: PeriodicEvaluator, metric: str, run_dir: Path,
                  save_best: Callable[[Path], Any]) -> None:
         self.evaluator, self.metric = evaluator, metric
-        self.evaluations = MetricsLog(run_dir / "evaluations.jsonl")
+        self.evaluations = MetricsLog(run_dir / EVALUATIONS_FILE)
         self.save_best = save_best
         self.best: dict[str, float] = {}  # {"value": ..., "step": ...} of the best evaluation so far
         self.best_dir = run_dir / BEST_DIR
@@ -108,9 +108,9 @@ class BestKeeper:
 
 def draw_curves(run_dir: Path) -> None:
     """RUN/training_curves.png and, when the run was evaluated, RUN/evaluation_curves.png."""
-    records = MetricsLog(run_dir / "metrics.jsonl").read()
+    records = MetricsLog(run_dir / METRICS_FILE).read()
     if records:
         plot_training_curves(records, run_dir / "training_curves.png")
-    evaluations = MetricsLog(run_dir / "evaluations.jsonl").read()
+    evaluations = MetricsLog(run_dir / EVALUATIONS_FILE).read()
     if evaluations:
         plot_evaluation_curves(evaluations, run_dir / "evaluation_curves.png")

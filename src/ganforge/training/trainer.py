@@ -5,9 +5,9 @@ Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png,
 (latest grid), checkpoints/step_*/, and with evaluation evaluations.jsonl, evaluation_curves.png,
 best/step_*/.
 
-About 390 lines: setup, checkpoint state (save, load, forget newer files), the game's options and
-the loop wiring. The loop itself, the callbacks and the step live elsewhere; splitting the
-checkpoint state out is the next step (issue 16 stays open for it).
+`ganforge.training.runs` starts and resumes runs with it; the loop (`ganforge.loop`), the step
+(`step.py`), the callbacks (`callbacks.py`) and the run folder's layout (`ganforge.io.run_folder`)
+live in their own rooms.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
@@ -28,13 +27,13 @@ from ganforge.device import autocast, compile_available, grad_scaler, resolve_de
 from ganforge.errors import ConfigError, TrainingDiverged
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
-from ganforge.io.jsonl import MetricsLog
+from ganforge.io.run_folder import forget_after
 from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
 from ganforge.models import build_discriminator, build_generator
 from ganforge.training import distributed
 from ganforge.training.batches import BatchStream
-from ganforge.training.callbacks import BEST_DIR, BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
+from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
 from ganforge.training.ema import EMA
 from ganforge.training.step import Players, StepOptions, train_step
 
@@ -80,8 +79,14 @@ class Trainer:
         shape = (d.channels, d.image_size, d.image_size)
         if dataset.image_shape != shape:
             raise ConfigError(f"dataset images are {dataset.image_shape}, the config expects {shape}")
-        if self.config.model.num_classes:
-            check_dataset_classes(dataset, self.config.model.num_classes)
+        wanted = self.config.model.num_classes
+        if wanted and bool((dataset.labels < 0).any()):  # a conditional model needs every image labelled
+            raise ConfigError(f"{describe('model.num_classes')} needs labelled images; this dataset has unlabelled "
+                              "ones (an image folder needs one subfolder per class)")
+        found = (len(dataset.classes) or int(dataset.labels.max()) + 1) if wanted else 0
+        if found != wanted:
+            raise ConfigError(f"{describe('model.num_classes')} is {wanted} but the dataset has {found} "
+                              f"classes; use {flag('model.num_classes')} {found}")
         return dataset
 
     def _build_players(self) -> None:
@@ -170,17 +175,7 @@ class Trainer:
             for scaler, saved in zip(self.scalers, state["scalers"]):
                 scaler.load_state_dict(saved)
         if self.dist.is_main:
-            self._forget_after(self.step)
-
-    def _forget_after(self, step: int) -> None:
-        """Drop logs and checkpoints past `step`: resuming from an older checkpoint starts a new
-        timeline from there, and a fresh run (step 0) must not mix with a failed one's files."""
-        for name in ("metrics.jsonl", "evaluations.jsonl"):
-            MetricsLog(self.run_dir / name).truncate_after(step)
-        for folder in (self.run_dir / ckpt.CHECKPOINTS_DIR, self.run_dir / BEST_DIR):
-            for checkpoint in ckpt.list_checkpoints(folder):
-                if ckpt.read_meta(checkpoint)["step"] > step:
-                    ckpt.remove_checkpoint(checkpoint)
+            forget_after(self.run_dir, self.step)
 
     def _check_weights_finite(self) -> None:
         """The last update can make weights NaN/Inf even when its loss was finite."""
@@ -253,7 +248,7 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.step == 0:
-                self._forget_after(0)
+                forget_after(self.run_dir, 0)
             self.config.save(self.run_dir / "config.json")
         total = self.total_steps()
         batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
@@ -338,59 +333,3 @@ class Trainer:
     @torch.no_grad()
     def save_samples(self) -> Path:
         return self.samples.save(self.sampling_generator, self.run_dir, self.step)
-
-
-def check_dataset_classes(dataset: ImageTensorDataset, num_classes: int) -> None:
-    """A conditional model needs every image labelled with a class in [0, num_classes) and as
-    many classes as the data has."""
-    if bool((dataset.labels < 0).any()):
-        raise ConfigError("model.num_classes (--num-classes) needs labelled images; this dataset has unlabelled "
-                          "ones (an image folder needs one subfolder per class)")
-    found = len(dataset.classes) or int(dataset.labels.max()) + 1
-    if found != num_classes:
-        raise ConfigError(f"model.num_classes (--num-classes) is {num_classes} but the dataset has {found} "
-                          f"classes; use --num-classes {found}")
-
-
-def new_run_dir(config: RunConfig) -> Path:
-    """out_dir/run_name, or out_dir/<dataset>-<arch>-<timestamp> when no name is given."""
-    t = config.train
-    name = t.run_name or f"{config.data.dataset}-{config.model.arch}-{datetime.now():%Y%m%d-%H%M%S}"
-    run_dir = Path(t.out_dir) / name
-    if ckpt.list_checkpoints(run_dir / ckpt.CHECKPOINTS_DIR):
-        raise ConfigError(f"{run_dir}: run folder already has checkpoints; use --resume {run_dir} "
-                          "or another --name")
-    return run_dir
-
-
-def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset | None = None,
-          evaluator_factory: EvaluatorFactory = periodic_evaluator) -> Path:
-    """Train a new run; returns its folder. `evaluator_factory` serves train.eval_every."""
-    trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress,
-                      evaluator_factory=evaluator_factory)
-    try:
-        return trainer.fit()
-    finally:
-        trainer.close()
-
-
-def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
-           minutes: float | None = None, progress: bool = True,
-           dataset: ImageTensorDataset | None = None, evaluator_factory: EvaluatorFactory = periodic_evaluator) -> Path:
-    """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
-
-    New stop conditions replace the saved ones when given; steps/epochs count from the start of
-    the run, minutes from now.
-    """
-    checkpoint = ckpt.find_checkpoint(path)
-    ckpt.read_meta(checkpoint)
-    config = ckpt.read_config(checkpoint)
-    if steps is not None or epochs is not None or minutes is not None:
-        config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
-    run_dir = checkpoint.parent.parent
-    trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
-    trainer.load_checkpoint(checkpoint)
-    try:
-        return trainer.fit()
-    finally:
-        trainer.close()
