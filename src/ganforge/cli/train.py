@@ -20,7 +20,7 @@ from ganforge.training import train as train_run
 EPILOG = """\b
 Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
 Several processes: torchrun --nproc_per_node N -m ganforge.cli.main train ... (--batch-size is global).
-Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped.
+Ctrl-C or SIGTERM saves a checkpoint and exits; --resume continues exactly where it stopped.
 Writes RUN/samples.png, RUN/training_curves.png, RUN/metrics.jsonl, RUN/checkpoints/step_*/."""
 
 
