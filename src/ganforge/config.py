@@ -9,8 +9,7 @@ from the registries themselves (LOSSES, PENALTIES, ARCHITECTURES, PRESETS, ...),
 is a valid `--loss` without touching this file. Adding a training option = one field here + its
 use + a test.
 
-Over 300 lines because it is the whole schema: four sections of documented fields (two thirds of
-the file) and the small machinery that reads them (SchemaField, validation, build_config).
+The machinery that reads such fields (Setting, SchemaField, validation) is `ganforge.schema`.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ganforge.models.diffaugment import parse_policy
 from ganforge.device import PRECISIONS
@@ -30,27 +28,7 @@ from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import ARCHITECTURES, CLASS_HEADS
 from ganforge.presets import PRESETS
-
-
-@dataclass(frozen=True)
-class Setting:
-    """What the CLI and validation know of one config field."""
-
-    help: str
-    flag: str | None = None  # default: --field-name
-    choices: Iterable[str] | None = None  # a tuple or a Registry (read when asked, so late entries count)
-    low: float | None = None  # bounds; *_open: the bound itself is excluded
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    requires: str | None = None  # another field's key ("train.penalty") without which this one does nothing
-    default_text: str | None = None  # how --help shows the default, where the value alone would mislead
-    check: Callable[[Any], None] | None = None  # extra validation of a value (raises ConfigError)
-
-
-def setting(default: Any, help: str, **options: Any) -> Any:
-    """A dataclass field carrying its Setting."""
-    return field(default=default, metadata={"setting": Setting(help, **options)})
+from ganforge.schema import SchemaField, check_section, fields_of, section_from_dict, setting
 
 
 def is_supported_resolution(size: int) -> bool:
@@ -89,7 +67,7 @@ class DataConfig:
     limit: int | None = setting(None, "Use only the first N images (quick runs, tests).", low=1)
 
     def validate(self) -> None:
-        _check_fields(self, "data")
+        check_section(self, "data", describe)
         if self.dataset == "folder" and not self.path:
             raise ConfigError(f"{describe('data.path')} is required for the 'folder' dataset")
         if self.channels not in (1, 3):
@@ -114,7 +92,7 @@ class ModelConfig:
     noise_inputs: bool = setting(True, "stylegan: per-pixel noise inputs (off: a deterministic generator).")
 
     def validate(self) -> None:
-        _check_fields(self, "model")
+        check_section(self, "model", describe)
 
 
 def _check_classes(k: int) -> None:
@@ -130,7 +108,7 @@ class OptimConfig:
     beta2: float = setting(0.999, "Adam beta2.", **FRACTION)
 
     def validate(self) -> None:
-        _check_fields(self, "optim")
+        check_section(self, "optim", describe)
 
 
 @dataclass
@@ -176,7 +154,7 @@ class TrainConfig:
                                choices=tuple(HIGHER_IS_BETTER))
 
     def validate(self) -> None:
-        _check_fields(self, "train")
+        check_section(self, "train", describe)
         if self.accumulate > self.batch_size:
             raise ConfigError(f"{describe('train.accumulate')} ({self.accumulate}) cannot exceed "
                               f"{describe('train.batch_size')} ({self.batch_size}): each micro-batch needs an image")
@@ -230,7 +208,7 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
         built = {
-            name: _section_from_dict(section_cls, raw.get(name, {}), f"{source}: {name}")
+            name: section_from_dict(section_cls, raw.get(name, {}), f"{source}: {name}")
             for name, section_cls in SECTIONS.items()
         }
         return cls(**built).validate()
@@ -252,41 +230,11 @@ class RunConfig:
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
 
 
-@dataclass(frozen=True)
-class SchemaField:
-    """One setting of the schema: its key ("optim.lr_g"), Python type and metadata."""
-
-    key: str
-    type: type
-    optional: bool
-    default: Any
-    setting: Setting
-
-    @property
-    def flag(self) -> str:
-        return self.setting.flag or "--" + self.key.split(".", 1)[1].replace("_", "-")
-
-    @property
-    def choices(self) -> list[str] | None:
-        return None if self.setting.choices is None else list(self.setting.choices)
-
-
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-
-
 @functools.cache
 def schema() -> tuple[SchemaField, ...]:
     """Every setting of a run, section by section, with its default in RunConfig() (built once;
     choices are still read from the registries when asked)."""
-    defaults = RunConfig()
-    out = []
-    for section, section_cls in SECTIONS.items():
-        for f in dataclasses.fields(section_cls):
-            type_text = str(f.type)
-            out.append(SchemaField(f"{section}.{f.name}", _TYPES[type_text.split("|")[0].strip()],
-                                   "None" in type_text, getattr(getattr(defaults, section), f.name),
-                                   f.metadata["setting"]))
-    return tuple(out)
+    return fields_of(SECTIONS, RunConfig())
 
 
 def schema_field(key: str) -> SchemaField:
@@ -305,50 +253,6 @@ def flag(key: str) -> str:
 def describe(key: str) -> str:
     """'data.image_size' -> 'data.image_size (--image-size)': config key and CLI flag."""
     return f"{key} ({flag(key)})"
-
-
-def _bounds_text(s: Setting) -> str:
-    if s.low is not None and s.high is not None:
-        return f"in {'(' if s.low_open else '['}{s.low:g}, {s.high:g}{')' if s.high_open else ']'}"
-    if s.low is not None:
-        return f"{'>' if s.low_open else '>='} {s.low:g}"
-    return f"{'<' if s.high_open else '<='} {s.high:g}"
-
-
-def _check_fields(section: Any, name: str) -> None:
-    """Choices, bounds and checks of every field of one section."""
-    for f in dataclasses.fields(section):
-        s: Setting = f.metadata["setting"]
-        value, key = getattr(section, f.name), f"{name}.{f.name}"
-        if value is None:
-            continue
-        if s.choices is not None and value not in list(s.choices):
-            raise ConfigError(f"{describe(key)} must be one of {', '.join(s.choices)}, got {value!r}")
-        if s.low is not None or s.high is not None:
-            below = s.low is not None and (value <= s.low if s.low_open else value < s.low)
-            above = s.high is not None and (value >= s.high if s.high_open else value > s.high)
-            if below or above or (isinstance(value, float) and math.isnan(value)):
-                raise ConfigError(f"{describe(key)} must be {_bounds_text(s)}, got {value}")
-        if s.check is not None:
-            s.check(value)
-
-
-def _section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a JSON object")
-    fields = {f.name: f for f in dataclasses.fields(section_cls)}
-    unknown = set(raw) - set(fields)
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
-    for key, value in raw.items():
-        type_text = str(fields[key].type)
-        base = _TYPES[type_text.split("|")[0].strip()]
-        if value is None and "None" in type_text:
-            continue
-        allowed = (int, float) if base is float else (base,)
-        if isinstance(value, bool) and base is not bool or not isinstance(value, allowed):
-            raise ConfigError(f"{source}.{key}: expected {type_text}, got {value!r}")
-    return section_cls(**raw)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from typing import Any, Callable
 
 import click
 
-from ganforge.config import SHORTCUTS, STOP_FIELDS, SchemaField, build_config, schema, schema_field
+from ganforge.config import SHORTCUTS, STOP_FIELDS, build_config, schema, schema_field
 from ganforge.io.checkpoint import find_checkpoint
 from ganforge.presets import PRESETS
+from ganforge.schema import SchemaField
 from ganforge.training import resume as resume_run
 from ganforge.training import train as train_run
 
