@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -71,6 +72,11 @@ def test_weights_that_do_not_fit_the_config(run):
     checkpoint = run / "checkpoints" / "step_00000003"
     config = checkpoint / "config.json"
     config.write_text(config.read_text().replace('"width": 8', '"width": 16'))
+    with pytest.raises(CheckpointError, match=r"config.json: damaged \(its SHA-256 differs"):
+        ganforge.load(checkpoint)  # the hash recorded at save time catches the edit first
+    meta = json.loads((checkpoint / "meta.json").read_text())
+    del meta["files"]  # as a checkpoint written before hashes were recorded
+    (checkpoint / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="generator.safetensors: does not fit the configured model"):
         ganforge.load(checkpoint)
 

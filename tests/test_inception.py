@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.data.mnist import sha256_file
+from ganforge.hashing import sha256_file
 from ganforge.errors import DataError
 from ganforge.evaluation import InceptionExtractor, evaluate_images, find_inception_file
 from ganforge.evaluation.extractors import INCEPTION_ENV

@@ -23,3 +23,7 @@ class TrainingDiverged(GanforgeError):
 
 class InputError(GanforgeError, ValueError):
     """An argument (image, mask, label, count) that a function cannot use as given."""
+
+
+class RunFolderError(GanforgeError):
+    """A run folder is busy (another process trains in it) or cannot be written."""

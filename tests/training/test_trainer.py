@@ -9,7 +9,7 @@ import torch
 import ganforge
 from ganforge.io import checkpoint as ckpt
 from ganforge.data import ImageTensorDataset
-from ganforge.errors import ConfigError, DataError, TrainingDiverged
+from ganforge.errors import CheckpointError, ConfigError, DataError, RunFolderError, TrainingDiverged
 from ganforge.losses import LOSSES, AdversarialLoss, discriminator_loss_bce, generator_loss_nonsaturating
 from ganforge.training import Trainer, resume, train
 from ganforge.training import trainer as trainer_module
@@ -84,7 +84,7 @@ def test_resume_is_exact(tmp_path, d_steps, model):
 
 def test_resume_rewinds_the_metrics_log(tmp_path):
     run = train(tiny_config(tmp_path, steps=6), progress=False)
-    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False)
+    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False, discard_newer=True)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 4]
 
@@ -149,7 +149,7 @@ def test_crash_while_saving_leaves_no_partial_checkpoint(tiny, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(ckpt, "save_file", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointError, match="step_00000099: could not be written \\(disk full\\); the previous"):
         trainer.save_checkpoint()
     assert [p.name for p in (run / "checkpoints").iterdir()] and not any(
         p.name.startswith(".tmp") or p.name == "step_00000099" for p in (run / "checkpoints").iterdir())
@@ -319,7 +319,10 @@ def test_gp_needs_a_discriminator_without_batchnorm(tmp_path):
 
 def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(tmp_path):
     run = train(tiny_config(tmp_path, steps=6), progress=False)
-    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False)
+    with pytest.raises(RunFolderError, match=r"would delete the newer checkpoint\(s\) checkpoints/step_00000006"):
+        resume(run / "checkpoints" / "step_00000003", steps=4, progress=False)
+    assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == ["step_00000003", "step_00000006"]
+    resume(run / "checkpoints" / "step_00000003", steps=4, progress=False, discard_newer=True)
     assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == ["step_00000003", "step_00000004"]
 
 
@@ -347,6 +350,11 @@ def test_corrupt_checkpoint_files_are_one_line_errors(tiny):
     run = train(tiny, progress=False)
     checkpoint = ckpt.find_checkpoint(run)
     (checkpoint / "generator.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match=r"generator.safetensors: damaged \(its SHA-256 differs"):
+        ganforge.load(checkpoint)
+    meta = json.loads((checkpoint / "meta.json").read_text())
+    del meta["files"]  # as a checkpoint written before hashes were recorded
+    (checkpoint / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="unreadable safetensors file"):
         ganforge.load(checkpoint)
     (checkpoint / "trainer_state.pt").write_bytes(b"garbage")

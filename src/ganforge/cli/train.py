@@ -86,9 +86,13 @@ def overrides_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 @click.option("--preset", type=click.Choice(PRESETS.names()), help="Start from a named configuration (ganforge presets).")
 @click.option("--resume", type=click.Path(exists=True, path_type=Path),
               help="Continue a run folder (or a checkpoint folder) exactly; takes new stop flags only.")
+@click.option("--discard-newer", is_flag=True,
+              help="With --resume CHECKPOINT older than the run's latest: start a new timeline from it, deleting "
+                   "the newer checkpoints and log lines (refused otherwise).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @schema_options
-def train(config_file: Path | None, preset: str | None, resume: Path | None, no_progress: bool, **flags: Any) -> None:
+def train(config_file: Path | None, preset: str | None, resume: Path | None, discard_newer: bool, no_progress: bool,
+          **flags: Any) -> None:
     """Train a GAN and write a run folder (samples, curves, metrics, checkpoints)."""
     overrides = overrides_from_flags(flags)
     if resume is not None:
@@ -99,8 +103,11 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, no_
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
                                    f"may be given with it, not {', '.join(extra) or '--config'}")
         given = {key.split(".", 1)[1]: overrides.get(key) for key in sorted(stops)}
-        run_dir = resume_run(resume, given["steps"], given["epochs"], given["minutes"], progress=not no_progress)
+        run_dir = resume_run(resume, given["steps"], given["epochs"], given["minutes"], progress=not no_progress,
+                             discard_newer=discard_newer)
     else:
+        if discard_newer:
+            raise click.UsageError("--discard-newer goes with --resume")
         config = build_config(config_file, preset, overrides)
         run_dir = train_run(config, progress=not no_progress)
     report_run(run_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import importlib.util
 import pickle
 import shutil
@@ -23,6 +22,7 @@ import torch
 from ganforge.data.tensor_dataset import ImageTensorDataset
 from ganforge.data.transforms import resize_tensor
 from ganforge.errors import DataError
+from ganforge.hashing import sha256_file
 
 SPLITS = ("train", "valid", "test")
 CLASSES = [str(d) for d in range(10)]
@@ -135,14 +135,6 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wb") as fh:
         fh.write(payload)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: Path, expected: str) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganforge.data.mnist import sha256_file
 from ganforge.errors import DataError
+from ganforge.hashing import sha256_file
 from ganforge.models.classifier import load_mnist_classifier
 
 

@@ -5,7 +5,7 @@
       generator.safetensors  discriminator.safetensors   (weights and buffers)
       trainer_state.pt       optimizers, step, RNG states (tensors and plain types only;
                              loaded with weights_only=True, so no code is unpickled)
-      meta.json              package and format version, step; written last
+      meta.json              package and format version, step, SHA-256 of every file; written last
 
 A checkpoint is written to a hidden temporary folder and renamed into place, so a crash or
 interrupt leaves either the complete folder or none. The newest `step_*` folder of a run's
@@ -29,10 +29,12 @@ from torch import nn
 
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError
+from ganforge.hashing import sha256_file
 from ganforge.io.atomic import atomic_write
 from ganforge.version import __version__
 
 FORMAT_VERSION = 1
+TRAINER_STATE_KEYS = ("step", "opt_g", "opt_d", "latent_rng", "torch_rng")  # what resuming needs
 CHECKPOINTS_DIR = "checkpoints"
 _PREFIX = "step_"
 
@@ -57,12 +59,19 @@ def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[st
             save_file(state, str(tmp / f"{name}.safetensors"), metadata={"format": "pt"})
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
+        # A content hash per file, checked when the checkpoint is read (read_meta).
+        files = {child.name: sha256_file(child) for child in sorted(tmp.iterdir())}
         meta = {"package": "ganforge", "version": __version__, "format_version": FORMAT_VERSION,
-                "step": step, "modules": sorted(modules)}
+                "step": step, "modules": sorted(modules), "files": files}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         _fsync_dir(tmp)
         os.replace(tmp, target)
         _fsync_dir(folder)
+    except (OSError, SafetensorError) as exc:  # disk full, read-only folder: older checkpoints are untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"{target}: could not be written ({reason}); "
+                              "the previous checkpoints are intact") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -114,16 +123,33 @@ def find_checkpoint(path: str | Path) -> Path:
     return found[-1]
 
 
-def read_meta(checkpoint: Path) -> dict[str, Any]:
+def read_meta(checkpoint: Path, verify: bool = True) -> dict[str, Any]:
+    """meta.json of a checkpoint, checked: a ganforge checkpoint of a format this version reads,
+    with a step; with `verify`, every file it lists still has the SHA-256 recorded at save time
+    (checkpoints written before hashes were recorded are read as they are)."""
+    path = checkpoint / "meta.json"
     try:
-        meta = json.loads((checkpoint / "meta.json").read_text())
+        meta = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{checkpoint / 'meta.json'}: unreadable ({exc})") from None
-    if meta.get("package") != "ganforge" or not isinstance(meta.get("format_version"), int):
+        raise CheckpointError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("package") != "ganforge" or not isinstance(meta.get("format_version"), int):
         raise CheckpointError(f"{checkpoint}: meta.json does not describe a ganforge checkpoint")
     if meta["format_version"] > FORMAT_VERSION:
         raise CheckpointError(f"{checkpoint}: format {meta['format_version']} is newer than this ganforge "
                               f"reads ({FORMAT_VERSION}); upgrade ganforge")
+    step = meta.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CheckpointError(f"{path}: 'step' must be a whole number >= 0, got {step!r}")
+    files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise CheckpointError(f"{path}: 'files' must map file names to SHA-256 sums")
+    if verify:
+        for name, expected in files.items():
+            if not (checkpoint / name).is_file():
+                raise CheckpointError(f"{checkpoint / name}: missing (listed in meta.json)")
+            if sha256_file(checkpoint / name) != expected:
+                raise CheckpointError(f"{checkpoint / name}: damaged (its SHA-256 differs from the one recorded "
+                                      "in meta.json when it was saved)")
     return meta
 
 
@@ -153,10 +179,19 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: missing (this checkpoint cannot be resumed)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: unreadable trainer state ({first})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: trainer state must be a dictionary, got {type(state).__name__}")
+    step = state.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CheckpointError(f"{path}: 'step' must be a whole number >= 0, got {step!r}")
+    missing = [key for key in TRAINER_STATE_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{path}: trainer state lacks {', '.join(missing)} (this checkpoint cannot be resumed)")
+    return state
 
 
 def save_network(path: Path, module: nn.Module, config: dict[str, Any]) -> Path:

@@ -2,22 +2,39 @@
 forgetting everything past a step when a run restarts from an earlier checkpoint.
 
     RUN/config.json  metrics.jsonl  evaluations.jsonl  samples.png  samples/  training_curves.png
-        evaluation_curves.png  checkpoints/step_*/  best/step_*/
+        evaluation_curves.png  checkpoints/step_*/  best/step_*/  .lock
+
+A process training in a run folder holds an OS lock on RUN/.lock (flock): a second process gets
+a one-line error instead of interleaving the logs, and the lock dies with its process, so even
+`kill -9` never leaves a stale one.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 from ganforge.config import RunConfig, flag
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, RunFolderError
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.jsonl import MetricsLog
 
 METRICS_FILE = "metrics.jsonl"
 EVALUATIONS_FILE = "evaluations.jsonl"
 BEST_DIR = "best"
+LOCK_FILE = ".lock"
+
+log = logging.getLogger(__name__)
+
+try:  # POSIX advisory locks; elsewhere run folders are not locked
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 
 def new_run_dir(config: RunConfig) -> Path:
@@ -37,7 +54,52 @@ def forget_after(run_dir: Path, step: int) -> None:
     new timeline from there, and a fresh run (step 0) must not mix with a failed one's files."""
     for name in (METRICS_FILE, EVALUATIONS_FILE):
         MetricsLog(run_dir / name).truncate_after(step)
+    for checkpoint in newer_checkpoints(run_dir, step):
+        ckpt.remove_checkpoint(checkpoint)
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold RUN/.lock while inside; RunFolderError when another process holds it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / LOCK_FILE, "a+")
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunFolderError(f"{run_dir}: a ganforge process (pid {holder}) is training in this run folder; "
+                                     f"wait for it to stop, or train with another {flag('train.run_name')}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Delete the temporary folders an interrupted save or delete left in checkpoints/ and best/
+    (`.tmp-step_*`, `.tmp-delete-step_*`); call it while holding the run lock."""
+    removed = []
     for folder in (run_dir / ckpt.CHECKPOINTS_DIR, run_dir / BEST_DIR):
-        for checkpoint in ckpt.list_checkpoints(folder):
-            if ckpt.read_meta(checkpoint)["step"] > step:
-                ckpt.remove_checkpoint(checkpoint)
+        if folder.is_dir():
+            for leftover in sorted(folder.glob(".tmp-*")):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+                removed.append(leftover)
+    if removed:
+        log.info("removed %d unfinished checkpoint folder(s) left by an interrupted save: %s", len(removed),
+                 ", ".join(p.name for p in removed))
+    return removed
+
+
+def newer_checkpoints(run_dir: Path, step: int) -> list[Path]:
+    """Checkpoints in checkpoints/ and best/ past `step` (what resuming at `step` would delete)."""
+    return [c for folder in (run_dir / ckpt.CHECKPOINTS_DIR, run_dir / BEST_DIR)
+            for c in ckpt.list_checkpoints(folder) if ckpt.read_meta(c, verify=False)["step"] > step]

@@ -10,7 +10,8 @@ from ganforge.config import RunConfig
 from ganforge.data import ImageTensorDataset
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
-from ganforge.io.run_folder import new_run_dir
+from ganforge.errors import RunFolderError
+from ganforge.io.run_folder import new_run_dir, newer_checkpoints
 from ganforge.training.trainer import EvaluatorFactory, Trainer
 
 
@@ -27,18 +28,27 @@ def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset 
 
 def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
            minutes: float | None = None, progress: bool = True,
-           dataset: ImageTensorDataset | None = None, evaluator_factory: EvaluatorFactory = periodic_evaluator) -> Path:
+           dataset: ImageTensorDataset | None = None, evaluator_factory: EvaluatorFactory = periodic_evaluator,
+           discard_newer: bool = False) -> Path:
     """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
 
     New stop conditions replace the saved ones when given; steps/epochs count from the start of
-    the run, minutes from now.
+    the run, minutes from now. Resuming from a checkpoint older than others in the run starts a
+    new timeline from it, which deletes the newer checkpoints and log lines: that is refused unless
+    `discard_newer`.
     """
     checkpoint = ckpt.find_checkpoint(path)
-    ckpt.read_meta(checkpoint)
+    step = ckpt.read_meta(checkpoint)["step"]
+    run_dir = checkpoint.parent.parent
+    newer = newer_checkpoints(run_dir, step)
+    if newer and not discard_newer:
+        names = ", ".join(str(c.relative_to(run_dir)) for c in newer)
+        raise RunFolderError(f"{checkpoint}: resuming at step {step} would delete the newer checkpoint(s) {names}; "
+                             f"resume {run_dir} to continue from the latest, or allow it with --discard-newer "
+                             "(discard_newer=True)")
     config = ckpt.read_config(checkpoint)
     if steps is not None or epochs is not None or minutes is not None:
         config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
-    run_dir = checkpoint.parent.parent
     trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
     trainer.load_checkpoint(checkpoint)
     try:

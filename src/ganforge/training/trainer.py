@@ -26,10 +26,10 @@ from ganforge.config import RunConfig, describe, flag
 from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.models.diffaugment import build_augment
 from ganforge.device import autocast, compile_available, grad_scaler, resolve_device, resolve_precision
-from ganforge.errors import ConfigError, TrainingDiverged
+from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
-from ganforge.io.run_folder import forget_after
+from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
 from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
 from ganforge.models import build_discriminator, build_generator
@@ -176,8 +176,6 @@ class Trainer:
         if self.scalers is not None and "scalers" in state:
             for scaler, saved in zip(self.scalers, state["scalers"]):
                 scaler.load_state_dict(saved)
-        if self.dist.is_main:
-            forget_after(self.run_dir, self.step)
 
     def _check_weights_finite(self) -> None:
         """The last update can make weights NaN/Inf even when its loss was finite."""
@@ -245,13 +243,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------------ the loop
     def fit(self) -> Path:
-        t = self.config.train
-        main = self.dist.is_main  # only rank 0 writes files
-        if main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            if self.step == 0:
-                forget_after(self.run_dir, 0)
+        """Train in the run folder, holding its lock (rank 0, which writes every file)."""
+        if not self.dist.is_main:
+            return self._fit(main=False)
+        with run_lock(self.run_dir):
+            remove_leftovers(self.run_dir)
+            # Logs and checkpoints past this step belong to another timeline (a fresh run in a
+            # failed run's folder, or a resume from an older checkpoint that was allowed to).
+            forget_after(self.run_dir, self.step)
             self.config.save(self.run_dir / "config.json")
+            return self._fit(main=True)
+
+    def _fit(self, main: bool) -> Path:
+        t = self.config.train
         total = self.total_steps()
         batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
                               memory_format=self.memory_format, with_labels=self.num_classes > 0,
@@ -293,9 +297,15 @@ class Trainer:
         loop.on_end = lambda _: self._finish(main, loop)
         try:
             loop.run(step)
-        finally:
-            if main:
-                draw_curves(self.run_dir)
+        except BaseException:
+            if main:  # the curves so far, without hiding the error that stopped the run
+                try:
+                    draw_curves(self.run_dir)
+                except (OSError, GanforgeError) as exc:
+                    log.warning("could not draw the training curves: %s", exc)
+            raise
+        if main:
+            draw_curves(self.run_dir)
         return self.run_dir
 
     def _finish(self, main: bool, loop: Loop) -> None:
