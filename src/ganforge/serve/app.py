@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,6 +49,15 @@ class Limits:
     timeout_s: float = 30.0
     inpaint_steps: int = 200  # masked-inversion steps per inpaint request
     inpaint_restarts: int = 4
+    max_queue: int = 16  # model requests waiting or running; 503 beyond
+
+
+MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed accepts
+
+
+def seed_query(default: int = 0):
+    """A seed query parameter in [0, 2^63) (a fresh Query per parameter: FastAPI binds each to one name)."""
+    return Query(default, ge=0, le=MAX_SEED)
 
 
 def _png(images: torch.Tensor, nrow: int | None = None, upscale: int = 1) -> bytes:
@@ -64,12 +75,18 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
     channels, size, _ = gan.image_shape
     upscale = max(1, 128 // size)
     app = FastAPI(title="ganforge", description=f"Generator of {gan.checkpoint}")
-    lock = asyncio.Lock()  # one model, one request computing at a time
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganforge-model")
+    queued = threading.BoundedSemaphore(limits.max_queue)  # model requests waiting or running
 
     async def compute(function, *args, **kwargs):
+        """function(*args, **kwargs) on the model worker, with the queue bound and the time limit."""
+        if not queued.acquire(blocking=False):
+            raise HTTPException(503, f"busy: {limits.max_queue} image requests are already waiting; try again shortly")
+        job = worker.submit(function, *args, **kwargs)
+        job.add_done_callback(lambda _: queued.release())  # finished, failed or dropped from the queue
         try:
-            async with lock:
-                return await asyncio.wait_for(run_in_threadpool(function, *args, **kwargs), limits.timeout_s)
+            # On timeout the wrapper cancels the job: it leaves the queue if it had not started.
+            return await asyncio.wait_for(asyncio.wrap_future(job), limits.timeout_s)
         except asyncio.TimeoutError:
             raise HTTPException(504, f"the request took longer than {limits.timeout_s:g} s") from None
         except (GanforgeError, ValueError) as exc:
@@ -81,9 +98,12 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
         if text is None or text == "":
             return None
         try:
-            return [int(part) for part in text.split(",")]
+            values = [int(part) for part in text.split(",")]
         except ValueError:
             raise HTTPException(422, f"labels: expected class indices like 3 or 0,1,2, got {text!r}") from None
+        if any(not 0 <= v <= MAX_SEED for v in values):
+            raise HTTPException(422, f"labels: class indices must be in [0, {gan.num_classes or 1}), got {text!r}")
+        return values
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -96,7 +116,7 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
                 "limits": asdict(limits)}
 
     @app.get("/api/sample")
-    async def sample(n: int = Query(16, ge=1), seed: int = 0, labels: str | None = None,
+    async def sample(n: int = Query(16, ge=1), seed: int = seed_query(), labels: str | None = None,
                      truncation: float = Query(1.0, gt=0, le=1)) -> Response:
         if n > limits.max_n:
             raise HTTPException(422, f"n: at most {limits.max_n} images per request, got {n}")
@@ -105,8 +125,8 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
         return Response(_png(images, nrow, upscale), media_type=PNG)
 
     @app.get("/api/interpolate")
-    async def between(from_seed: int = 0, to_seed: int = 1, t: float = Query(0.5, ge=0, le=1),
-                      label: int | None = None) -> Response:
+    async def between(from_seed: int = seed_query(), to_seed: int = seed_query(1),
+                      t: float = Query(0.5, ge=0, le=1), label: int | None = Query(None, ge=0, le=MAX_SEED)) -> Response:
         def one_frame() -> torch.Tensor:
             a, b = gan.latents(1, from_seed)[0].cpu(), gan.latents(1, to_seed)[0].cpu()
             chosen = (0 if label is None else label) if gan.num_classes else label  # bad labels -> 422
@@ -118,7 +138,7 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
     @app.post("/api/inpaint")
     async def inpaint(image: UploadFile = File(...), mask: UploadFile | None = File(None),
                       mask_kind: str | None = Form(None), method: str = Form("inversion"),
-                      seed: int = Form(0)) -> Response:
+                      seed: int = Form(0, ge=0, le=MAX_SEED)) -> Response:
         picture = await read_upload(image, "image", "RGB" if channels == 3 else "L")
         if mask is None and mask_kind is None:
             raise HTTPException(422, f"mask: upload a mask image or set mask_kind to one of {', '.join(MASK_KINDS)}")
@@ -138,15 +158,22 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits()):
         data = await upload.read(limits.max_upload_bytes + 1)
         if len(data) > limits.max_upload_bytes:
             raise HTTPException(413, f"{name}: larger than {limits.max_upload_bytes} bytes")
+        return await run_in_threadpool(decode_upload, data, name, mode)
+
+    def decode_upload(data: bytes, name: str, mode: str) -> Image.Image:
+        """Format and size from the header first (Image.open reads no pixels), then decode."""
         try:
             picture = Image.open(io.BytesIO(data))
-            picture.load()
         except Exception:  # noqa: BLE001 - Pillow raises many types for bad bytes
             raise HTTPException(415, f"{name}: not a readable PNG or JPEG image") from None
         if picture.format not in UPLOAD_TYPES:
             raise HTTPException(415, f"{name}: {picture.format} images are not accepted (PNG or JPEG)")
         if picture.size != (size, size):
             raise HTTPException(422, f"{name}: expected {size}x{size}, got {picture.width}x{picture.height}")
+        try:
+            picture.load()
+        except Exception:  # noqa: BLE001
+            raise HTTPException(415, f"{name}: not a readable PNG or JPEG image") from None
         return picture.convert(mode)
 
     return app
