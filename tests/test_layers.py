@@ -27,15 +27,18 @@ LAYERS = [
     {"training"},  # the one loop, the GAN step and trainer, callbacks
     {"apps"},
     {"export", "serve"},
-    {"cli", "__init__", "__main__"},  # the public faces
+    {"cli", "__init__"},  # the public faces
+    {"__main__"},  # the console script and `python -m ganforge`: starts the CLI
 ]
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
 # Subsystems that load and run a trained model without ever reaching the training code.
 NEVER_REACH_TRAINING = ("ganforge.serve", "ganforge.export", "ganforge.api", "ganforge.evaluation")
 # Function-local imports are kept only for what an optional extra installs.
 # ...and for the facade's lazy `ganforge.train` / `ganforge.evaluate` (PEP 562): loading a model never
-# runs the training code or the data loaders.
-DEFERRED = {("ganforge", "ganforge.training"), ("ganforge", "ganforge.evaluation")}
+# runs the training code or the data loaders; its other names are lazy too, so that `import ganforge`
+# is instant and the console script (`__main__`) can catch Ctrl-C while the CLI's imports run.
+DEFERRED = {("ganforge", "ganforge.training"), ("ganforge", "ganforge.evaluation"), ("ganforge", "ganforge.api"),
+            ("ganforge", "ganforge.config"), ("ganforge.__main__", "ganforge.cli.main")}
 OPTIONAL_EXTRAS = {"cv2", "skimage", "onnx", "onnxruntime", "onnxscript", "fastapi", "uvicorn", "ganforge.serve",
                    "tensorboard", "playwright"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,12 @@ from torch import nn
 
 from ganforge.io import checkpoint as ckpt
 from ganforge.config import RunConfig
-from ganforge.errors import InputError
+from ganforge.device import memory_shortfall
+from ganforge.errors import CheckpointError, InputError
 from ganforge.models import build_discriminator, build_generator
 
 Labels = int | list[int] | torch.Tensor | None
+MAX_SEED = 2**63 - 1  # sampling seeds: 0 .. 2**63 - 1, as torch.Generator.manual_seed takes them (and the server)
 
 
 @dataclass
@@ -44,6 +47,8 @@ class LoadedGAN:
 
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
         """(n, latent_dim) standard normal latents, the same for the same seed on any device."""
+        if not 0 <= seed <= MAX_SEED:
+            raise InputError(f"seed must be in 0..{MAX_SEED}, got {seed}")
         return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
 
     def labels(self, n: int, labels: Labels = None) -> torch.Tensor | None:
@@ -83,12 +88,24 @@ class LoadedGAN:
         if not 0.0 < truncation <= 1.0:
             raise InputError(f"truncation must be in (0, 1], got {truncation}")
         y = self.labels(len(z), labels)
+        self._check_memory(len(z))
         chunks = []
         for i in range(0, len(z), batch_size):
             part = z[i:i + batch_size].to(self.device)
             part_labels = None if y is None else y[i:i + batch_size].to(self.device)
-            chunks.append(self._forward(part, part_labels, truncation).float().cpu())
+            images = self._forward(part, part_labels, truncation).float().cpu()
+            if not bool(torch.isfinite(images).all()):
+                raise CheckpointError(f"{self.checkpoint}: the generator makes NaN or infinite pixels; its weights "
+                                      "are unusable (from a diverged run?)")
+            chunks.append(images)
         return torch.cat(chunks)
+
+    def _check_memory(self, n: int, latents: bool = False) -> None:
+        """n images (with `latents`, and theirs) as float32 must fit in memory (device.memory_budget)."""
+        shortfall = memory_shortfall(4 * n * (math.prod(self.image_shape) + (self.latent_dim if latents else 0)))
+        if shortfall is not None:
+            c, h, w = self.image_shape
+            raise InputError(f"n: {n:,} images of {c}x{h}x{w} {shortfall}; draw them a part at a time")
 
     def _forward(self, z: torch.Tensor, labels: torch.Tensor | None, truncation: float) -> torch.Tensor:
         if hasattr(self.generator, "mapping"):  # StyleGAN-like: truncate in w space
@@ -102,6 +119,7 @@ class LoadedGAN:
         Conditional models: `labels` picks the classes (default: balanced over all classes)."""
         if n <= 0:
             raise InputError(f"n must be > 0, got {n}")
+        self._check_memory(n, latents=True)
         return self.generate(self.latents(n, seed), labels, truncation, batch_size)
 
     def load_discriminator(self) -> nn.Module:

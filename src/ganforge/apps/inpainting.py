@@ -21,7 +21,7 @@ import torch
 
 from ganforge.apps.blending import BLENDS, paste
 from ganforge.apps.inversion import Inversion, check_images, invert
-from ganforge.errors import InputError
+from ganforge.errors import InputError, MissingExtra
 from ganforge.io.checkpoint import load_network, run_folder, save_network
 from ganforge.io.pictures import check_mask
 from ganforge.models.unet import UNetGenerator
@@ -59,7 +59,7 @@ def telea_inpaint(images: torch.Tensor, hole: torch.Tensor, radius: int = 3) -> 
     try:
         import cv2
     except ImportError:
-        raise ImportError("the Telea baseline needs OpenCV: pip install 'ganforge[restoration]'") from None
+        raise MissingExtra("the Telea baseline needs OpenCV: pip install 'ganforge[restoration]'") from None
     hole = check_mask(hole, tuple(images.shape[2:]))
     mask = hole.numpy().astype(np.uint8) * 255
     pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()

@@ -16,11 +16,12 @@ from ganforge.apps.inpainting import INPAINTERS, save_inpainter
 from ganforge.apps.inversion import invert as project, load_encoder, save_encoder, train_encoder as fit_encoder
 from ganforge.apps.masks import MASK_KINDS, damage, user_mask
 from ganforge.apps.restoration import CORRUPTIONS, restore_inversion
-from ganforge.cli.commands import parse_labels
+from ganforge.cli.commands import SEEDS, parse_labels
 from ganforge.data import build_dataset
 from ganforge.data.transforms import to_signed
 from ganforge.device import resolve_device
 from ganforge.export import FORMATS, export_generator
+from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import run_folder
 from ganforge.io.pictures import load_image, save_grid, save_image
 from ganforge.metrics import psnr
@@ -28,7 +29,7 @@ from ganforge.metrics import psnr
 RUN = click.option("--run", "run", required=True, type=click.Path(exists=True, path_type=Path),
                    help="Run folder (latest checkpoint) or checkpoint folder of the generator.")
 DEVICE = click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
-SEED = click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random starts.")
+SEED = click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of the random starts.")
 
 
 def _load(run: Path, device: str):
@@ -44,8 +45,8 @@ Examples:
   ganforge interpolate RUN --from-seed 0 --to-seed 1 -o walk.png --gif walk.gif
   ganforge interpolate COND_RUN --morph 3,8 -o morph.png       # class 3 -> class 8, one latent""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
-@click.option("--from-seed", default=0, show_default=True, type=int, help="Seed of the first latent.")
-@click.option("--to-seed", default=1, show_default=True, type=int, help="Seed of the last latent.")
+@click.option("--from-seed", default=0, show_default=True, type=SEEDS, help="Seed of the first latent.")
+@click.option("--to-seed", default=1, show_default=True, type=SEEDS, help="Seed of the last latent.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames, ends included.")
 @click.option("--method", default="slerp", show_default=True, type=click.Choice(list(INTERPOLATIONS)))
 @click.option("--label", type=int, help="Conditional models: the class held fixed [0].")
@@ -58,6 +59,9 @@ Examples:
 def interpolate(run: Path, from_seed: int, to_seed: int, steps: int, method: str, label: int | None,
                 morph: str | None, truncation: float, out: Path, gif: Path | None, device: str) -> None:
     """Walk the latent space between two seeds (or morph between two classes)."""
+    check_writable(out, what="--out")
+    if gif is not None:
+        check_writable(gif, what="--gif")
     gan = _load(run, device)
     if morph is not None:
         pair = parse_labels(morph)
@@ -87,6 +91,7 @@ Example:
 @DEVICE
 def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder: bool, seed: int, device: str) -> None:
     """Find the latent whose generated image matches IMAGE (a PNG of the model's size)."""
+    check_writable(out, folder=True, what="--out")
     gan = _load(run, device)
     target = load_image(image, gan.image_shape)[None]
     start = None
@@ -122,6 +127,7 @@ Examples:
 def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: int, restarts: int, out: Path,
             seed: int, device: str) -> None:
     """Fill the missing pixels of IMAGE; also writes OUT's stem + _comparison.png."""
+    check_writable(out, what="--out")
     gan = _load(run, device)
     picture = load_image(image, gan.image_shape)[None]
     hole = user_mask(mask, gan.image_shape[1], seed)
@@ -149,6 +155,7 @@ Example:
 def restore(image: Path, run: Path, corruption: str, strength: float, steps: int, restarts: int, out: Path,
             seed: int, device: str) -> None:
     """Denoise or deblur IMAGE by projecting it onto the generator's images."""
+    check_writable(out, what="--out")
     gan = _load(run, device)
     picture = load_image(image, gan.image_shape)[None]
     restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed)
@@ -193,7 +200,8 @@ Examples:
 @click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(FORMATS))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file [generator.onnx / generator.pt].")
-@click.option("--opset", default=18, show_default=True, type=click.IntRange(min=13), help="ONNX opset.")
+@click.option("--opset", default=18, show_default=True, type=int,
+              help="ONNX opset: 18 up to the newest the installed onnx package knows.")
 def export(run: Path, fmt: str, out: Path | None, opset: int) -> None:
     """Export RUN's generator (the EMA one when kept) with a dynamic batch size."""
     gan = _load(run, "cpu")

@@ -7,18 +7,20 @@ from pathlib import Path
 
 import click
 
-from ganforge.api import load
+from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
 from ganforge.device import resolve_device
 from ganforge.evaluation import EXTRACTORS
 from ganforge.evaluation import evaluate as evaluate_source
 from ganforge.io import checkpoint as ckpt
+from ganforge.io.atomic import check_writable
 from ganforge.io.pictures import save_grid, save_images, save_npy
 from ganforge.models import build_discriminator, build_generator
 from ganforge.models.classifier import packaged_weights_path
 from ganforge.training.classifier import save_classifier, train_mnist_classifier
 
 OUTPUT_FORMATS = ("grid", "files", "npy")
+SEEDS = click.IntRange(0, MAX_SEED)  # the seeds of every command but train (whose range is the run schema's)
 
 
 def infer_format(out: Path, fmt: str | None) -> str:
@@ -55,11 +57,12 @@ Examples:
   ganforge sample COND_RUN -n 60 --labels 3          # class-conditional: sixty 3s
   ganforge sample RUN --truncation 0.7               # less variety, more typical images""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
-@click.option("-n", "--num", default=64, show_default=True, type=click.IntRange(min=1), help="Images to draw.")
+@click.option("-n", "--num", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Images to draw; they are held in memory, so at most what fits in half of the machine's.")
 @click.option("-o", "--out", default="samples.png", show_default=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npy array or a folder for one PNG per image.")
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="Override the format the name implies.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same images.")
+@click.option("--seed", default=0, show_default=True, type=SEEDS, help="Same seed, same images.")
 @click.option("--nrow", type=click.IntRange(min=1),
               help="Images per grid row [square; one column per class for conditional models].")
 @click.option("--labels", "label_text", help="Conditional models: one class for all, or N comma-separated "
@@ -72,6 +75,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
     """Draw images from a trained run (its latest checkpoint) or a checkpoint folder."""
 
     fmt = infer_format(out, fmt)
+    check_writable(out, folder=fmt == "files", what="--out")
     gan = load(run, device=resolve_device(device))
     labels = parse_labels(label_text)
     images = gan.sample(num, seed=seed, labels=labels, truncation=truncation)
@@ -133,16 +137,16 @@ def download_mnist(dest: Path, mirror: str) -> None:
 
 @click.command("train-classifier")
 @click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEEDS)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .safetensors (a .json report goes beside it) [the packaged file].")
 def train_classifier(epochs: int, seed: int, device: str, out: Path | None) -> None:
     """Train the MNIST classifier used for evaluation features (FD/KID/IS, class coverage)."""
 
+    path = check_writable(out or packaged_weights_path(), what="--out")
     model, report = train_mnist_classifier(epochs=epochs, seed=seed, device=resolve_device(device))
     report["command"] = f"ganforge train-classifier --epochs {epochs} --seed {seed}"
-    path = out or packaged_weights_path()
     save_classifier(model, report, path)
     click.echo(f"test accuracy {report['test_accuracy']:.4f} (valid {report['valid_accuracy']:.4f}); wrote {path}")
 
@@ -168,7 +172,7 @@ Examples:
 @click.option("--inception-sha256", help="Accept an Inception file with this SHA-256 (default: known files only).")
 @click.option("--image-size", default=64, show_default=True, type=int,
               help="Size image folders are loaded at for extractors without a fixed input size.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of sampling and subsets.")
+@click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of sampling and subsets.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report path [RUN/evaluation.json for a run folder].")
 @click.option("--cache/--no-cache", default=True, show_default=True,

@@ -12,10 +12,12 @@ from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
 from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
 from ganforge.apps.semi_supervised import train_semi_supervised
+from ganforge.cli.commands import SEEDS
 from ganforge.data import load_mnist
 from ganforge.data.scenes import SCENE_CLASSES, load_scenes
 from ganforge.data.transforms import to_signed
 from ganforge.device import resolve_device
+from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import load_network, save_network
 from ganforge.io.pictures import load_image, save_grid, save_image
 from ganforge.models.unet import UNetGenerator
@@ -24,9 +26,10 @@ from ganforge.models.unet import UNetGenerator
 def parse_seeds(seeds: str) -> list[int]:
     """--seeds 0,1,2 -> [0, 1, 2]; a usage error otherwise."""
     try:
-        return [int(s) for s in seeds.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"expected integers like 0,1,2, got {seeds!r}", param_hint="'--seeds'") from None
+        return [SEEDS.convert(s, None, None) for s in seeds.split(",")]
+    except click.BadParameter:
+        raise click.BadParameter(f"expected seeds in 0..{SEEDS.max} like 0,1,2, got {seeds!r}",
+                                 param_hint="'--seeds'") from None
 
 
 @click.command("semi-supervised", epilog="""\b
@@ -50,6 +53,8 @@ def semi_supervised(labels_per_class: int, epochs: float, seeds: str, lr: float,
                     test_limit: int | None, device: str, save: Path | None) -> None:
     """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
     seed_list = parse_seeds(seeds)
+    if save is not None:
+        check_writable(save, what="--save")
     train, test = load_mnist("train", limit=limit), load_mnist("test", limit=test_limit)
     flat = lambda ds: ds.images.flatten(1).float() / 255  # noqa: E731
     x_train, x_test = flat(train), flat(test)
@@ -103,7 +108,7 @@ Examples:
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Picture of test scenes: input | prediction | ground truth rows (none unless given); with "
                    "--predict, the predicted labels [IMAGE's stem + _labels.png, beside IMAGE].")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEEDS)
 @click.option("--device", default="cpu", show_default=True)
 def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, loss: str,
             depth: int | None, no_adversarial: bool, ablation: bool, model: Path | None, predict_image: Path | None,
@@ -121,6 +126,9 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
         click.echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")
         return
+    for path, what in ((model, "--model"), (out, "--out")):
+        if path is not None:
+            check_writable(path, what=what)
     torch_device = resolve_device(device)
     train_set = load_scenes("train", train_scenes, size, seed)
     test_set = load_scenes("test", test_scenes, size, seed)

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from ganforge.errors import MissingExtra
+
+SERVE_EXTRA = {"fastapi", "starlette", "pydantic", "uvicorn", "multipart", "python_multipart"}  # what [serve] installs
+
 
 @click.command(epilog="""\b
 Example:
@@ -20,9 +24,15 @@ Example:
 @click.option("--device", default="cpu", show_default=True)
 def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeout: float, device: str) -> None:
     """Serve a generator: sample, interpolate and inpaint over HTTP, with a web page."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ganforge.serve import Limits, create_app
+        from ganforge.serve import Limits, create_app  # imports FastAPI
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
+            raise  # a bug, not a missing extra
+        raise MissingExtra(f"ganforge serve needs the serve extra ({exc.name} is not installed): "
+                           "pip install 'ganforge[serve]'") from None
 
     app = create_app(run, device, Limits(max_n=max_n, max_upload_bytes=max_upload_kb * 1024, timeout_s=timeout))
     click.echo(f"serving {run} on http://{host}:{port}")

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 from tqdm import tqdm
 
-from ganforge.data.tensor_dataset import ImageTensorDataset
-from ganforge.data.transforms import pil_to_tensor, resize_center_crop
+from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
+from ganforge.data.transforms import open_image, pil_to_tensor, resize_center_crop
 from ganforge.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,10 @@ def find_images(root: Path) -> list[Path]:
 
 
 def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
-    """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError."""
+    """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError
+    (also for a file declaring more pixels than `open_image` reads: a decompression bomb)."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.load()
             if image.mode not in CONVERTIBLE_MODES:
                 raise DataError(f"{path}: unsupported image mode {image.mode!r} "
@@ -58,6 +59,7 @@ def load_image_folder(root: str | Path, image_size: int, channels: int = 3, skip
         raise DataError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)")
     if limit is not None:
         paths = paths[:limit]
+    check_memory(str(root), len(paths), 2 * channels * image_size * image_size)  # the decoded list, then the stack
     relative = [p.relative_to(root).parts for p in paths]
     labelled = all(len(parts) > 1 for parts in relative)
     classes = sorted({parts[0] for parts in relative}) if labelled else []

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.data.tensor_dataset import ImageTensorDataset
+from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
 from ganforge.data.transforms import resize_tensor
 from ganforge.errors import DataError
 from ganforge.hashing import sha256_file
@@ -53,6 +53,7 @@ def load_mnist(split: str = "train", path: str | Path | None = None, image_size:
         raise DataError(f"MNIST split must be one of {', '.join(SPLITS)}, got {split!r}")
     images, labels = _read_idx_split(Path(path), split) if path is not None else _read_hub_split(split)
     images, labels = images[:limit], labels[:limit]
+    check_memory(f"MNIST {split}", len(images), 13 * image_size * image_size)  # resizing: float copies, then uint8
     images = resize_tensor(torch.from_numpy(images).unsqueeze(1), image_size)
     return ImageTensorDataset(images, torch.from_numpy(labels.astype(np.int64)), CLASSES)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ganforge.data.tensor_dataset import ImageTensorDataset
+from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
 
 SHAPE_CLASSES = ["circle", "square", "triangle"]
 
@@ -31,6 +31,7 @@ def make_shapes(n: int, image_size: int = 32, seed: int = 0, max_shapes: int = 1
     """Draw `n` images, each with 1..max_shapes shapes; the same seed gives the same data."""
     if n <= 0 or image_size < 8 or max_shapes < 1:
         raise ValueError("need n > 0, image_size >= 8 and max_shapes >= 1")
+    check_memory("shapes", n, image_size * image_size * (3 + 8))  # RGB uint8 images and int64 masks
     rng = np.random.default_rng(seed)
     s = image_size
     yy, xx = np.mgrid[0:s, 0:s].astype(np.float64) + 0.5

@@ -6,8 +6,18 @@ import torch
 from torch.utils.data import Dataset
 
 from ganforge.data.transforms import to_signed
+from ganforge.device import memory_shortfall
+from ganforge.errors import DataError
 
 UNLABELLED = -1
+
+
+def check_memory(source: str, n: int, image_bytes: int) -> None:
+    """Refuse, before anything is allocated, `n` images of `image_bytes` each (at the loader's peak:
+    decoding, resizing) that would not fit in the memory ganforge holds at once (device.memory_budget)."""
+    shortfall = memory_shortfall(n * image_bytes)
+    if shortfall is not None:
+        raise DataError(f"{source}: {n:,} images {shortfall}; use a smaller --limit or --image-size")
 
 
 class ImageTensorDataset(Dataset):

@@ -16,7 +16,7 @@ from ganforge.evaluation.extractors import FeatureExtractor, InceptionExtractor,
 from ganforge.evaluation.report import (METRICS, RealFeatures, Report, check_metrics, conditional_accuracy,
                                         evaluate_features, real_features)
 from ganforge.evaluation.sources import images_from_source, reference_images, run_num_classes
-from ganforge.io.atomic import atomic_write_text
+from ganforge.io.atomic import atomic_write_text, check_writable
 from ganforge.registry import Registry
 
 # name -> build(device, inception file or None, accepted SHA-256 or None)
@@ -34,6 +34,9 @@ def evaluate(source: str | Path, ref: str = "mnist", metrics: tuple[str, ...] = 
     saved earlier with `save_ref`), each beside the real-vs-real floor. Conditional runs also get
     the classifier's accuracy on the asked classes. Writes the report as JSON to `out` when given."""
     check_metrics(tuple(metrics))  # before minutes of sampling
+    for target, what in ((out, "--out"), (save_ref, "--save-ref")):
+        if target is not None:
+            check_writable(target, what=what)
     torch_device = resolve_device(device)
     features = EXTRACTORS.get(extractor)(torch_device, inception, inception_sha256)
     shape = features.input_shape or (3, image_size, image_size)

@@ -12,10 +12,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganforge.errors import InputError
-from ganforge.io.atomic import atomic_write
+from ganforge.errors import InputError, MissingExtra
+from ganforge.io.atomic import atomic_write, check_writable
 
 FORMATS = ("onnx", "torchscript")
+MIN_OPSET = 18  # torch's dynamo exporter writes this opset natively
 
 
 class _Unconditional(nn.Module):
@@ -44,12 +45,30 @@ def _wrapped(gan) -> tuple[nn.Module, tuple[torch.Tensor, ...], list[str]]:
     return _Unconditional(generator).eval(), (z,), ["z"]
 
 
+def _check_opset(opset: int) -> None:
+    """An opset the installed exporter writes: from MIN_OPSET, which torch's exporter writes natively
+    (older ones go through a conversion that can fail and then silently keeps 18), up to the newest
+    the installed onnx package knows. MissingExtra without the export extra."""
+    try:
+        import onnx  # the optional export extra: torch's exporter needs onnx and onnxscript
+        import onnxscript  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtra(f"ONNX export needs the export extra ({exc.name} is not installed): "
+                           "pip install 'ganforge[export]'") from None
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise InputError(f"opset {opset}: the installed exporter writes ONNX opsets {MIN_OPSET} to {newest} "
+                         f"(onnx {onnx.__version__})")
+
+
 def export_generator(gan, path: str | Path, fmt: str = "onnx", opset: int = 18) -> Path:
     """Write `gan`'s generator (a `ganforge.load` result) to `path` as ONNX or TorchScript."""
     if fmt not in FORMATS:
         raise InputError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "onnx":
+        _check_opset(opset)
+    path = check_writable(path, what="--out")
     module, example, names = _wrapped(gan)
-    path = Path(path)
     with torch.no_grad():
         if fmt == "torchscript":
             with warnings.catch_warnings():
@@ -70,6 +89,10 @@ def export_generator(gan, path: str | Path, fmt: str = "onnx", opset: int = 18) 
                                                 verbose=False)
             finally:
                 exporter_log.setLevel(level)
+            written = program.model.opset_imports.get("", opset)
+            if written != opset:  # the exporter keeps its own opset when a conversion fails
+                raise InputError(f"opset {opset}: the exporter could not convert this model (it made opset "
+                                 f"{written}); use --opset {MIN_OPSET}")
             atomic_write(path, lambda tmp: program.save(str(tmp)))
     gan.generator.to(gan.device)
     return path

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.transforms import to_signed, to_uint8
+from ganforge.data.transforms import open_image, to_signed, to_uint8
 from ganforge.errors import InputError
 from ganforge.io.atomic import atomic_write
 
@@ -78,9 +78,7 @@ def load_image(path: str | Path, shape: tuple[int, int, int], what: str = "image
     """One picture file as (C, H, W) float in [-1, 1], which must already be `shape` (C, H, W):
     a model works at its own size, so a wrong size or channel count is an error, not a resize."""
     channels, height, width = shape
-    picture = _open_picture(path, what)
-    if picture.size != (width, height):
-        raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, the model needs {width}x{height}")
+    picture = _open_picture(path, what, (width, height), "the model needs")
     mode = {1: "L", 3: "RGB"}[channels]
     found = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "P": 3}.get(picture.mode)
     if found != channels:
@@ -94,9 +92,7 @@ def load_image(path: str | Path, shape: tuple[int, int, int], what: str = "image
 def load_mask(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
     """A mask picture as (H, W) bool, True where pixels are missing (white / non-zero), which
     must be `size` (H, W) and mark some but not all pixels."""
-    picture = _open_picture(path, "mask")
-    if picture.size != (size[1], size[0]):
-        raise InputError(f"{path}: mask is {picture.width}x{picture.height}, the image is {size[1]}x{size[0]}")
+    picture = _open_picture(path, "mask", (size[1], size[0]), "the image is")
     hole = torch.from_numpy(np.asarray(picture.convert("L")) > 127)
     return check_mask(hole, size, str(path))
 
@@ -112,9 +108,14 @@ def check_mask(hole: torch.Tensor, size: tuple[int, int], name: str = "mask") ->
     return hole.bool()
 
 
-def _open_picture(path: str | Path, what: str) -> Image.Image:
+def _open_picture(path: str | Path, what: str, size: tuple[int, int], expected: str) -> Image.Image:
+    """The picture at `path`, decoded only once its header showed it is `size` (W, H): a picture of
+    another size (a decompression bomb among them) is refused before a pixel is decoded."""
     try:
-        picture = Image.open(path)
+        picture = open_image(path, what, InputError)
+        if picture.size != size:
+            picture.close()
+            raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}")
         picture.load()
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None

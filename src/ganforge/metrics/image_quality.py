@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ganforge.errors import MissingExtra
+
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB per image, 10 log10(range^2 / MSE), range 2 for images in
@@ -21,7 +23,7 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     try:
         from skimage.metrics import structural_similarity
     except ImportError:
-        raise ImportError("SSIM needs scikit-image: pip install 'ganforge[restoration]'") from None
+        raise MissingExtra("SSIM needs scikit-image: pip install 'ganforge[restoration]'") from None
     if a.shape != b.shape:
         raise ValueError(f"ssim: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
     x, y = a.double().numpy(), b.double().numpy()
