@@ -79,6 +79,8 @@ def test_float_fields_accept_ints_in_json():
     ({"train": {"loss": "wasserstein", "steps": 1}}, "--loss wasserstein needs a Lipschitz constraint on D"),
     ({"train": {"loss": "hinge", "label_smoothing": 0.1, "steps": 1}}, "--label-smoothing works with the BCE losses"),
     ({"train": {"eval_n": 5}}, "train.eval_n (--eval-n) must be >= 10"),
+    ({"optim": {"lr_g": 50.0}}, "optim.lr_g (--lr-g) must be at most 10, got 50.0"),
+    ({"train": {"minutes": 1e9}}, "train.minutes (--minutes) must be at most 525600"),
 ])
 def test_schema_checks_choices_bounds_and_combinations(raw, message):
     with pytest.raises(ConfigError) as info:

@@ -112,8 +112,8 @@ def _check_classes(k: int) -> None:
 
 @dataclass
 class OptimConfig:
-    lr_g: float = setting(2e-4, "Generator learning rate (Adam).", **POSITIVE)
-    lr_d: float = setting(2e-4, "Discriminator learning rate (Adam).", **POSITIVE)
+    lr_g: float = setting(2e-4, "Generator learning rate (Adam).", most=10, **POSITIVE)
+    lr_d: float = setting(2e-4, "Discriminator learning rate (Adam).", most=10, **POSITIVE)
     beta1: float = setting(0.5, "Adam beta1.", **FRACTION)
     beta2: float = setting(0.999, "Adam beta2.", **FRACTION)
 
@@ -125,10 +125,12 @@ class OptimConfig:
 class TrainConfig:
     loss: str = setting("nonsaturating", "Adversarial loss.", choices=LOSSES)
     penalty: str | None = setting(None, "Gradient penalty on D: gp (WGAN-GP) or r1.", choices=PENALTIES)
-    penalty_weight: float = setting(10.0, "lambda of gp, gamma of r1.", requires="train.penalty", **POSITIVE)
+    penalty_weight: float = setting(10.0, "lambda of gp, gamma of r1.", requires="train.penalty", most=1e6,
+                                    **POSITIVE)
     penalty_every: int = setting(1, "Lazy regularisation: apply the penalty every k D updates, weighted by k.",
                                  requires="train.penalty", **POSITIVE)
-    clip: float | None = setting(None, "WGAN weight clipping of D's parameters to [-c, c].", **POSITIVE)
+    clip: float | None = setting(None, "WGAN weight clipping of D's parameters to [-c, c].", most=100,
+                                  **POSITIVE)
     label_smoothing: float = setting(0.0, "One-sided: D's target for real images is 1 - s, e.g. 0.1 (BCE losses).",
                                      low=0.0, high=0.5, high_open=True)
     ema_decay: float | None = setting(None, "EMA of G's weights for samples, evaluation and loading, e.g. 0.999.",
@@ -136,14 +138,14 @@ class TrainConfig:
     augment: str | None = setting(None, "DiffAugment policy for everything D sees, e.g. color,translation,cutout.",
                                   check=_check_augment)
     mode_seeking: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, against within-class "
-                                       "collapse, e.g. 1 (0: off).", low=0.0)
+                                       "collapse, e.g. 1 (0: off).", low=0.0, most=1e3)
     batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
     d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **POSITIVE)
     accumulate: int = setting(1, "Gradient accumulation: split each batch into K micro-batches (same update, "
                                  "less memory).", **POSITIVE)
     steps: int | None = setting(None, "Stop after N generator steps.", **POSITIVE)
-    epochs: float | None = setting(None, "Stop after N passes over the data.", **POSITIVE)
-    minutes: float | None = setting(None, "Stop after N minutes.", **POSITIVE)
+    epochs: float | None = setting(None, "Stop after N passes over the data.", most=1e6, **POSITIVE)
+    minutes: float | None = setting(None, "Stop after N minutes (at most a year).", most=525_600, **POSITIVE)
     seed: int = setting(0, f"Seed of weights, batches and noise, 0 to {MAX_TRAIN_SEED} (2**32 - 1).", low=0,
                         high=MAX_TRAIN_SEED)
     device: str = setting("cpu", "cpu, cuda, cuda:1, mps.")

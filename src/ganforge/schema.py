@@ -28,6 +28,7 @@ class Setting:
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    most: float | None = None  # a sanity ceiling where the value has no natural upper bound
     requires: str | None = None  # another field's key ("train.penalty") without which this one does nothing
     default_text: str | None = None  # how --help shows the default, where the value alone would mislead
     check: Callable[[Any], None] | None = None  # extra validation of a value (raises ConfigError)
@@ -108,6 +109,8 @@ def check_section(section: Any, name: str, describe: Callable[[str], str]) -> No
             above = s.high is not None and (value >= s.high if s.high_open else value > s.high)
             if below or above:
                 raise ConfigError(f"{describe(key)} must be {bounds_text(s)}, got {value}")
+        if s.most is not None and value > s.most:
+            raise ConfigError(f"{describe(key)} must be at most {_number(s.most)}, got {value}")
         if s.check is not None:
             s.check(value)
 

@@ -8,6 +8,7 @@ import click
 import numpy as np
 import torch
 
+from ganforge.cli.options import Float, Int
 from ganforge.api import load
 from ganforge.apps.blending import BLENDS
 from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
@@ -47,11 +48,11 @@ Examples:
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
 @click.option("--from-seed", default=0, show_default=True, type=SEEDS, help="Seed of the first latent.")
 @click.option("--to-seed", default=1, show_default=True, type=SEEDS, help="Seed of the last latent.")
-@click.option("--steps", default=8, show_default=True, type=click.IntRange(min=2), help="Frames, ends included.")
+@click.option("--steps", default=8, show_default=True, type=Int(min=2), help="Frames, ends included.")
 @click.option("--method", default="slerp", show_default=True, type=click.Choice(list(INTERPOLATIONS)))
-@click.option("--label", type=int, help="Conditional models: the class held fixed [0].")
+@click.option("--label", type=Int(min=0), help="Conditional models: the class held fixed [0].")
 @click.option("--morph", help="Conditional models: A,B morphs class A into B for the --from-seed latent.")
-@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--truncation", default=1.0, show_default=True, type=Float(0, 1, min_open=True))
 @click.option("-o", "--out", default="interpolation.png", show_default=True, type=click.Path(path_type=Path),
               help="Grid PNG of the frames, in order.")
 @click.option("--gif", type=click.Path(dir_okay=False, path_type=Path), help="Also write an animated GIF.")
@@ -83,8 +84,8 @@ Example:
 @click.argument("image", type=click.Path(path_type=Path))
 @RUN
 @click.option("-o", "--out", default="inversion", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--steps", default=300, show_default=True, type=click.IntRange(min=1), help="Optimisation steps.")
-@click.option("--restarts", default=4, show_default=True, type=click.IntRange(min=1), help="Random starts.")
+@click.option("--steps", default=300, show_default=True, type=Int(min=1), help="Optimisation steps.")
+@click.option("--restarts", default=4, show_default=True, type=Int(min=1), help="Random starts.")
 @click.option("--encoder/--no-encoder", default=True, show_default=True,
               help="Start one restart from RUN/encoder.safetensors when present (ganforge train-encoder).")
 @SEED
@@ -119,8 +120,8 @@ Examples:
 @click.option("--method", default="inversion", show_default=True, type=click.Choice(INPAINTERS.names()),
               help="inversion: masked GAN inversion + blending; net: RUN/inpainter.safetensors; telea: OpenCV.")
 @click.option("--blend", default="poisson", show_default=True, type=click.Choice(BLENDS.names()))
-@click.option("--steps", default=400, show_default=True, type=click.IntRange(min=1))
-@click.option("--restarts", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=400, show_default=True, type=Int(min=1))
+@click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="inpainted.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
 @SEED
 @DEVICE
@@ -145,10 +146,10 @@ Example:
 @RUN
 @click.option("--corruption", required=True, type=click.Choice(CORRUPTIONS.names()),
               help="What happened to the image: Gaussian noise or Gaussian blur.")
-@click.option("--strength", default=0.3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--strength", default=0.3, show_default=True, type=Float(min=0, max=100, min_open=True),
               help="Noise std (in [-1, 1] units) or blur sigma (pixels).")
-@click.option("--steps", default=400, show_default=True, type=click.IntRange(min=1))
-@click.option("--restarts", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=400, show_default=True, type=Int(min=1))
+@click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="restored.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
 @SEED
 @DEVICE
@@ -165,8 +166,8 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
 
 @click.command("train-encoder")
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=Int(min=1))
 @SEED
 @DEVICE
 def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str) -> None:
@@ -178,8 +179,8 @@ def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str
 
 @click.command("train-inpainter")
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=Int(min=1))
 @click.option("--l1-only", is_flag=True, help="No adversarial term (the ablation).")
 @SEED
 @DEVICE
@@ -200,7 +201,7 @@ Examples:
 @click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(FORMATS))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file [generator.onnx / generator.pt].")
-@click.option("--opset", default=18, show_default=True, type=int,
+@click.option("--opset", default=18, show_default=True, type=Int(),
               help="ONNX opset: 18 up to the newest the installed onnx package knows.")
 def export(run: Path, fmt: str, out: Path | None, opset: int) -> None:
     """Export RUN's generator (the EMA one when kept) with a dynamic batch size."""

