@@ -41,3 +41,15 @@ def test_telea_without_opencv(run, picture, tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "inpaint", picture, "--run", run, "--mask", "center", "--method", "telea",
                            "-o", tmp_path / "out.png")
     one_line_error(code, err, "the Telea baseline needs OpenCV: pip install 'ganforge[restoration]'")
+
+
+def test_serve_without_python_multipart(run, capsys, monkeypatch):
+    import importlib.util
+
+    from ganforge.cli import serve as serve_command
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(serve_command.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("python_multipart", "multipart") else real(name, *a))
+    code, _, err = run_cli(capsys, "serve", run)
+    one_line_error(code, err, "python-multipart is not installed", "pip install 'ganforge[serve]'")

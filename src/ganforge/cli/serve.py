@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import click
@@ -34,6 +35,11 @@ def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeo
             raise  # a bug, not a missing extra
         raise MissingExtra(f"ganforge serve needs the serve extra ({exc.name} is not installed): "
                            "pip install 'ganforge[serve]'") from None
+    # FastAPI only looks for python-multipart (file uploads) when the app is built, failing then
+    # with a RuntimeError: ask first.
+    if not any(importlib.util.find_spec(name) for name in ("python_multipart", "multipart")):
+        raise MissingExtra("ganforge serve needs the serve extra (python-multipart is not installed): "
+                           "pip install 'ganforge[serve]'")
 
     app = create_app(run, device, Limits(max_n=max_n, max_upload_bytes=max_upload_kb * 1024, timeout_s=timeout))
     click.echo(f"serving {run} on http://{host}:{port}")
