@@ -40,7 +40,7 @@ NEVER_REACH_TRAINING = ("ganforge.serve", "ganforge.export", "ganforge.api", "ga
 DEFERRED = {("ganforge", "ganforge.training"), ("ganforge", "ganforge.evaluation"), ("ganforge", "ganforge.api"),
             ("ganforge", "ganforge.config"), ("ganforge.__main__", "ganforge.cli.main")}
 OPTIONAL_EXTRAS = {"cv2", "skimage", "onnx", "onnxruntime", "onnxscript", "fastapi", "uvicorn", "ganforge.serve",
-                   "tensorboard", "playwright"}
+                   "tensorboard", "torch.utils.tensorboard", "playwright"}
 
 
 def module_name(path: Path) -> str:

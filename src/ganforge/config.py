@@ -59,6 +59,8 @@ def _check_augment(policy: str | None) -> None:
 # are listed here, not read from that registry, because loading a trained model reads its config
 # and must not import the data code.
 DATASETS = ("mnist", "folder", "shapes")
+# Live dashboards `--logger` can write beside metrics.jsonl (`ganforge.training.loggers` builds them).
+LOGGERS = ("tensorboard",)
 POSITIVE = {"low": 0, "low_open": True}
 FRACTION = {"low": 0.0, "high": 1.0, "high_open": True}
 
@@ -160,6 +162,8 @@ class TrainConfig:
     keep_checkpoints: int = setting(2, "Checkpoints kept.", **POSITIVE)
     out_dir: str = setting("runs", "Folder that holds run folders.", flag="--out")
     run_name: str | None = setting(None, "Run folder name.", flag="--name", default_text="<dataset>-<arch>-<time>")
+    logger: str | None = setting(None, "Live dashboard beside metrics.jsonl: tensorboard (RUN/tensorboard/; "
+                                       "pip install 'ganforge[tensorboard]').", choices=LOGGERS)
     eval_every: int | None = setting(None, "Evaluate every N steps (FD/KID/IS, MNIST-shaped data); keeps RUN/best/.",
                                      **POSITIVE)
     eval_n: int = setting(2000, "Samples per evaluation.", requires="train.eval_every", low=10)

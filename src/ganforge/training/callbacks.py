@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ganforge.io.jsonl import MetricsLog
-from ganforge.io.pictures import save_grid
+from ganforge.io.pictures import make_grid, save_grid
 from ganforge.io.run_folder import BEST_DIR, EVALUATIONS_FILE, METRICS_FILE
 from ganforge.models import generate
 from ganforge.training.plots import plot_evaluation_curves, plot_training_curves
@@ -66,6 +66,7 @@ class SampleGrid:
         """Generator in eval mode, so BatchNorm statistics are not touched."""
         with eval_mode(generator) as g:
             images = generate(g, self.noise, self.labels)
+        self.last_grid = make_grid(images, nrow=self.columns)  # (C, H, W) uint8, for live dashboards
         path = save_grid(images, run_dir / "samples" / f"step_{step:08d}.png", nrow=self.columns,
                          upscale=self.upscale)
         save_grid(images, run_dir / "samples.png", nrow=self.columns, upscale=self.upscale)

@@ -37,6 +37,7 @@ from ganforge.training import distributed
 from ganforge.training.batches import BatchStream
 from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
 from ganforge.training.ema import EMA
+from ganforge.training.loggers import RunLogger, build_logger
 from ganforge.training.step import Players, StepOptions, train_step
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Trainer:
         torch.manual_seed(t.seed + self.dist.rank)
         self.keeper = self._build_keeper(evaluator_factory)
         self._saved_best: dict[str, float] = {}
+        self.logger: RunLogger | None = None  # the live dashboard, open while fit() runs
 
     def _check_dataset(self, dataset: ImageTensorDataset) -> ImageTensorDataset:
         d = self.config.data
@@ -263,6 +265,7 @@ class Trainer:
         players = Players(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.scalers)
         with_penalty, without_penalty = self.step_options()
         lines = MetricsLines(self.run_dir, total, echo=not self.progress)
+        self.logger = build_logger(t.logger, self.run_dir, self.config, self.step) if main else None
         loop = Loop(steps=total, minutes=t.minutes, start=self.step, log_every=t.log_every,
                     progress=self.progress and main, items_per_step=t.batch_size * t.d_steps,
                     items_name="images_per_s", timestamps=True, stop_all=self._stop_all if self.dist.enabled else None)
@@ -281,6 +284,8 @@ class Trainer:
             self._check_finite(loop.window)
             if main:
                 lines.write(record)
+            if self.logger is not None:
+                self.logger.scalars(record)
 
         def finite_then(action: Callable[[], Any]) -> Callable[[int], Any]:
             def call(_: int) -> Any:
@@ -298,20 +303,27 @@ class Trainer:
         try:
             loop.run(step)
         except BaseException:
+            self._close_logger()
             if main:  # the curves so far, without hiding the error that stopped the run
                 try:
                     draw_curves(self.run_dir)
                 except (OSError, GanforgeError) as exc:
                     log.warning("could not draw the training curves: %s", exc)
             raise
+        self._close_logger()
         if main:
             draw_curves(self.run_dir)
         return self.run_dir
 
+    def _close_logger(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+            self.logger = None
+
     def _finish(self, main: bool, loop: Loop) -> None:
         self.save_checkpoint()
-        if main:
-            self.save_samples()
+        if main and (self.step % self.config.train.sample_every or not (self.run_dir / "samples.png").is_file()):
+            self.save_samples()  # unless the last step's hook just drew them
         if loop.interrupted:
             log.warning("interrupted at step %d; checkpoint saved, resume with: "
                         "ganforge train --resume %s", self.step, self.run_dir)
@@ -340,8 +352,14 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         """Score the sampling generator, log it to evaluations.jsonl, keep the best checkpoint in best/."""
-        return self.keeper.evaluate(self.sampling_generator, self.step)
+        results = self.keeper.evaluate(self.sampling_generator, self.step)
+        if self.logger is not None:
+            self.logger.scalars({"step": self.step, **results}, prefix="eval/")
+        return results
 
     @torch.no_grad()
     def save_samples(self) -> Path:
-        return self.samples.save(self.sampling_generator, self.run_dir, self.step)
+        path = self.samples.save(self.sampling_generator, self.run_dir, self.step)
+        if self.logger is not None:
+            self.logger.image("samples", self.samples.last_grid, self.step)
+        return path
