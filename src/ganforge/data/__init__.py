@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from ganforge.data.fashion_mnist import load_fashion_mnist
 from ganforge.data.image_folder import load_image_folder
 from ganforge.data.mnist import load_mnist
 from ganforge.data.shapes import load_shapes, make_shapes
@@ -14,7 +15,7 @@ from ganforge.registry import Registry
 if TYPE_CHECKING:  # the run schema sits above the data it names
     from ganforge.config import DataConfig
 
-__all__ = ["DATASETS", "build_dataset", "load_image_folder", "load_mnist", "load_shapes", "make_shapes",
+__all__ = ["DATASETS", "build_dataset", "load_fashion_mnist", "load_image_folder", "load_mnist", "load_shapes", "make_shapes",
            "ImageTensorDataset", "UNLABELLED"]
 
 DatasetBuilder = Callable[["DataConfig", bool], ImageTensorDataset]
@@ -26,6 +27,13 @@ def _mnist(config: DataConfig, progress: bool) -> ImageTensorDataset:
     if config.channels != 1:
         raise DataError("MNIST is grayscale: use --channels 1")
     return load_mnist("train", config.path, config.image_size, config.limit)
+
+
+@DATASETS.register("fashion-mnist")
+def _fashion_mnist(config: DataConfig, progress: bool) -> ImageTensorDataset:
+    if config.channels != 1:
+        raise DataError("Fashion-MNIST is grayscale: use --channels 1")
+    return load_fashion_mnist("train", config.path, config.image_size, config.limit)
 
 
 @DATASETS.register("folder")

@@ -51,7 +51,7 @@ def load_mnist(split: str = "train", path: str | Path | None = None, image_size:
     """
     if split not in SPLITS:
         raise DataError(f"MNIST split must be one of {', '.join(SPLITS)}, got {split!r}")
-    images, labels = _read_idx_split(Path(path), split) if path is not None else _read_hub_split(split)
+    images, labels = read_idx_split(Path(path), split) if path is not None else _read_hub_split(split)
     images, labels = images[:limit], labels[:limit]
     check_memory(f"MNIST {split}", len(images), 13 * image_size * image_size)  # resizing: float copies, then uint8
     images = resize_tensor(torch.from_numpy(images).unsqueeze(1), image_size)
@@ -87,12 +87,14 @@ def _hub_splits(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                    np.asarray(labels)) for name, (flat, labels) in splits.items()}
 
 
-def _read_idx_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+def read_idx_split(root: Path, split: str, what: str = "MNIST") -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 images (N, 28, 28), labels (N,)) of one split from the four IDX files in `root`:
+    train / valid are the first 50,000 / last 10,000 training images."""
     prefix = "test" if split == "test" else "train"
-    images = read_idx(_find_idx(root, IDX_FILES[f"{prefix}_images"]))
-    labels = read_idx(_find_idx(root, IDX_FILES[f"{prefix}_labels"]))
+    images = read_idx(_find_idx(root, IDX_FILES[f"{prefix}_images"], what))
+    labels = read_idx(_find_idx(root, IDX_FILES[f"{prefix}_labels"], what))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"{root}: MNIST {prefix} images {images.shape} and labels {labels.shape} do not match")
+        raise DataError(f"{root}: {what} {prefix} images {images.shape} and labels {labels.shape} do not match")
     if split == "train":
         return images[:_TRAIN_SIZE], labels[:_TRAIN_SIZE]
     if split == "valid":
@@ -100,11 +102,11 @@ def _read_idx_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _find_idx(root: Path, name: str) -> Path:
+def _find_idx(root: Path, name: str, what: str = "MNIST") -> Path:
     for candidate in (root / name, root / f"{name}.gz"):
         if candidate.is_file():
             return candidate
-    raise DataError(f"{root}: missing MNIST file {name} (or {name}.gz)")
+    raise DataError(f"{root}: missing {what} file {name} (or {name}.gz)")
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -22,6 +22,7 @@ from ganforge.registry import Registry
 # name -> build(device, inception file or None, accepted SHA-256 or None)
 EXTRACTORS: Registry[Callable[[torch.device, Path | None, str | None], FeatureExtractor]] = Registry("extractor")
 EXTRACTORS.register("mnist-classifier")(lambda device, path, sha256: mnist_classifier_extractor(device))
+EXTRACTORS.register("fashion-classifier")(lambda device, path, sha256: mnist_classifier_extractor(device, "fashion-mnist"))
 EXTRACTORS.register("inception")(lambda device, path, sha256: InceptionExtractor(path, sha256, device))
 
 

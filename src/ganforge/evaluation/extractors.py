@@ -16,7 +16,7 @@ from torch import nn
 
 from ganforge.errors import DataError
 from ganforge.hashing import sha256_file
-from ganforge.models.classifier import load_mnist_classifier
+from ganforge.models.classifier import load_mnist_classifier, packaged_weights_path
 
 
 class FeatureExtractor(Protocol):
@@ -74,8 +74,11 @@ class ModuleExtractor:
         return self._run(images, lambda x: torch.softmax(self.module(x).float(), 1))
 
 
-def mnist_classifier_extractor(device: str | torch.device = "cpu") -> ModuleExtractor:
-    return ModuleExtractor(load_mnist_classifier(device=device), "mnist-classifier", (1, 28, 28),
+def mnist_classifier_extractor(device: str | torch.device = "cpu", dataset: str = "mnist") -> ModuleExtractor:
+    """Features and class probabilities of ganforge's classifier for `dataset` (mnist: the
+    "mnist-classifier" extractor; fashion-mnist: "fashion-classifier"), 1x28x28 inputs."""
+    name = "mnist-classifier" if dataset == "mnist" else "fashion-classifier"
+    return ModuleExtractor(load_mnist_classifier(packaged_weights_path(dataset), device=device), name, (1, 28, 28),
                            has_logits=True, device=device)
 
 

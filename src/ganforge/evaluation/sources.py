@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.data import load_image_folder, load_mnist
+from ganforge.data import load_fashion_mnist, load_image_folder, load_mnist
 from ganforge.data.transforms import to_signed
 from ganforge.api import load
 from ganforge.errors import DataError
@@ -78,11 +78,11 @@ def reference_images(ref: str, n: int, image_shape: tuple[int, int, int] | None,
     """(reference images, held-out real images for the floor or None) for --ref: "mnist"
     (train vs test), a run (2n samples), or a folder / .npy (two random disjoint halves when it
     has 2n images, else all as reference and no floor)."""
-    if ref == "mnist":
-        return mnist_reference(n, seed)
+    if ref in REFERENCE_DATASETS:
+        return mnist_reference(n, seed, ref)
     path = Path(ref)
     if not path.exists():
-        raise DataError(f"--ref {ref}: not found (expected mnist, a folder of images, a .npy or a .npz)")
+        raise DataError(f"--ref {ref}: not found (expected mnist, fashion-mnist, a folder of images, a .npy or a .npz)")
     images = images_from_source(path, 2 * n, image_shape, seed) if _is_run(path) else _all_images(path, image_shape)
     if len(images) < n:
         raise DataError(f"--ref {ref}: has {len(images)} images, fewer than --n {n}")
@@ -90,11 +90,17 @@ def reference_images(ref: str, n: int, image_shape: tuple[int, int, int] | None,
     return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images, None)
 
 
-def mnist_reference(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(n random MNIST train images, n random MNIST test images): reference and floor."""
+# --ref names: datasets whose train split is the reference and test split the floor.
+REFERENCE_DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+
+
+def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
+    """(n random train images, n random test images) of MNIST or Fashion-MNIST: reference and floor."""
     if n > 10_000:
-        raise DataError(f"--n {n}: MNIST test has 10,000 images, so the real-vs-real floor allows n <= 10000")
+        label = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
+        raise DataError(f"--n {n}: {label} test has 10,000 images, so the real-vs-real floor allows n <= 10000")
     rng = torch.Generator().manual_seed(seed)
-    train, test = load_mnist("train"), load_mnist("test")
+    load = REFERENCE_DATASETS[dataset]
+    train, test = load("train"), load("test")
     pick = lambda ds: to_signed(ds.images[torch.randperm(len(ds), generator=rng)[:n]])  # noqa: E731
     return pick(train), pick(test)

@@ -44,8 +44,10 @@ class MNISTClassifier(nn.Module):
         return self.head(self.dropout(self.features(images)))
 
 
-def packaged_weights_path() -> Path:
-    return Path(str(resources.files("ganforge.models") / "weights" / f"{WEIGHTS_NAME}.safetensors"))
+def packaged_weights_path(dataset: str = "mnist") -> Path:
+    """The shipped classifier weights for `dataset` (mnist, fashion-mnist)."""
+    name = WEIGHTS_NAME if dataset == "mnist" else f"{dataset.replace('-', '_')}_classifier"
+    return Path(str(resources.files("ganforge.models") / "weights" / f"{name}.safetensors"))
 
 
 def load_mnist_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> MNISTClassifier:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from ganforge.data import load_mnist
+from ganforge.data import load_fashion_mnist, load_mnist
 from ganforge.data.transforms import to_signed
 from ganforge.io.atomic import atomic_write
 from ganforge.loop import Loop
@@ -84,12 +84,18 @@ def fit_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int, batc
     return model.eval()
 
 
+# The 28x28 grayscale datasets a feature classifier is trained on: name -> load(split, limit=...).
+CLASSIFIER_DATA = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+
+
 def train_mnist_classifier(epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
                            device: str | torch.device = "cpu", limit: int | None = None,
-                           progress: bool = True) -> tuple[MNISTClassifier, dict]:
-    """Train on MNIST train (50k, random shifts of up to 2 px), report valid and test accuracy."""
+                           progress: bool = True, dataset: str = "mnist") -> tuple[MNISTClassifier, dict]:
+    """Train on the dataset's train split (50k, random shifts of up to 2 px), report valid and
+    test accuracy. `dataset`: mnist or fashion-mnist (same format, same network)."""
     device = torch.device(device)
-    train, valid, test = (load_mnist(s, limit=limit) for s in ("train", "valid", "test"))
+    load = CLASSIFIER_DATA[dataset]
+    train, valid, test = (load(s, limit=limit) for s in ("train", "valid", "test"))
 
     def report_epoch(epoch: int, model: MNISTClassifier, loss: float) -> None:
         if progress:
@@ -101,7 +107,7 @@ def train_mnist_classifier(epochs: int = 4, batch_size: int = 128, lr: float = 2
     report = {
         "test_accuracy": accuracy(model, test.images, test.labels, device),
         "valid_accuracy": accuracy(model, valid.images, valid.labels, device),
-        "epochs": epochs, "seed": seed, "train_images": len(train),
+        "dataset": dataset, "epochs": epochs, "seed": seed, "train_images": len(train),
         "train_seconds": round(time.perf_counter() - start, 1),
         "torch": torch.__version__,
     }
