@@ -5,7 +5,7 @@ Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png,
 (latest grid), checkpoints/step_*/, and with evaluation evaluations.jsonl, evaluation_curves.png,
 best/step_*/.
 
-About 330 lines, kept together because they are one run's state: its setup, what a checkpoint
+About 360 lines, kept together because they are one run's state: its setup, what a checkpoint
 holds and restores, the game's options and the loop's wiring. `ganforge.training.runs` starts
 and resumes runs with it; the loop (`ganforge.loop`), the step
 (`step.py`), the callbacks (`callbacks.py`) and the run folder's layout (`ganforge.io.run_folder`)
