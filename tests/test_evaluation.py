@@ -17,6 +17,7 @@ from ganforge.evaluation import (
     mnist_classifier_extractor,
     reference_images,
 )
+from ganforge.data.transforms import to_uint8
 from ganforge.models.classifier import packaged_classifier_report
 from ganforge.training import train
 from tests.conftest import tiny_config
@@ -71,14 +72,21 @@ def test_classifier_recognises_mnist_test_digits():
 def test_sources(tmp_path):
     images = torch.rand(12, 1, 28, 28) * 2 - 1
     np.save(tmp_path / "x.npy", images.numpy())
-    assert torch.equal(images_from_source(tmp_path / "x.npy", 10, (1, 28, 28)), images[:10])
+    pixels = images_from_source(tmp_path / "x.npy", 10)
+    assert pixels.dtype == torch.uint8 and torch.equal(pixels, to_uint8(images[:10]))
     np.save(tmp_path / "u.npy", np.full((3, 1, 28, 28), 255, np.uint8))
-    assert images_from_source(tmp_path / "u.npy", 3, None).min() == 1.0
+    assert images_from_source(tmp_path / "u.npy", 3).min() == 255
+    assert images_from_source(tmp_path / "u.npy", 3, image_size=16).shape == (3, 1, 16, 16)
     (tmp_path / "pngs").mkdir()
     for i in range(4):
         Image.fromarray(np.full((28, 28), 60 * i, np.uint8)).save(tmp_path / "pngs" / f"{i}.png")
-    loaded = images_from_source(tmp_path / "pngs", 4, (1, 28, 28))
-    assert loaded.shape == (4, 1, 28, 28) and loaded[1].unique().tolist() == pytest.approx([60 / 127.5 - 1])
+    loaded = images_from_source(tmp_path / "pngs", 4)
+    assert loaded.shape == (4, 1, 28, 28) and loaded[1].unique().tolist() == [60]
+    Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(tmp_path / "pngs" / "9.png")
+    with pytest.raises(DataError, match="pictures of different sizes .28x28 and 30x30 in 9.png.; pass --image-size"):
+        images_from_source(tmp_path / "pngs", 4)
+    mixed = images_from_source(tmp_path / "pngs", 5, image_size=20)  # a colour picture: all become RGB
+    assert mixed.shape == (5, 3, 20, 20) and torch.equal(mixed[1, 0], mixed[1, 2])
 
 
 @pytest.mark.parametrize("array, message", [
@@ -91,14 +99,14 @@ def test_sources(tmp_path):
 def test_bad_npy(tmp_path, array, message):
     np.save(tmp_path / "bad.npy", array)
     with pytest.raises(DataError, match=message):
-        images_from_source(tmp_path / "bad.npy", 10, (1, 28, 28))
+        images_from_source(tmp_path / "bad.npy", 10)
 
 
 def test_run_folder_source(tmp_path):
     run = train(tiny_config(tmp_path, steps=2), progress=False)
-    images = images_from_source(run, 7, None, seed=1)
-    assert images.shape == (7, 3, 16, 16)
-    assert torch.equal(images, images_from_source(run, 7, None, seed=1))
+    images = images_from_source(run, 7, seed=1)
+    assert images.shape == (7, 3, 16, 16) and images.dtype == torch.uint8
+    assert torch.equal(images, images_from_source(run, 7, seed=1))
 
 
 @pytest.fixture(scope="module")
@@ -207,16 +215,16 @@ def test_reference_statistics_belong_to_their_extractor(tmp_path):
 def test_folder_and_run_references(tmp_path, capsys):
     for i in range(6):
         Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
-    reference, floor = reference_images(str(tmp_path), 3, (1, 28, 28))
+    reference, floor = reference_images(str(tmp_path), 3)
     assert reference.shape == (3, 1, 28, 28) and floor.shape == (3, 1, 28, 28)
-    values = {round(v, 4) for v in torch.cat([reference, floor]).flatten(1)[:, 0].tolist()}
+    values = set(torch.cat([reference, floor]).flatten(1)[:, 0].tolist())
     assert len(values) == 6  # two disjoint halves
-    reference, floor = reference_images(str(tmp_path), 4, (1, 28, 28))
+    reference, floor = reference_images(str(tmp_path), 4)
     assert len(reference) == 6 and floor is None  # too few for two halves: all are reference
     run = train(tiny_config(tmp_path / "r", steps=2), progress=False)
-    reference, floor = reference_images(str(run), 5, None)
+    reference, floor = reference_images(str(run), 5)
     assert reference.shape == (5, 3, 16, 16) and floor.shape == (5, 3, 16, 16)
-    assert images_from_source(run / "checkpoints" / "step_00000002", 2, None).shape == (2, 3, 16, 16)
+    assert images_from_source(run / "checkpoints" / "step_00000002", 2).shape == (2, 3, 16, 16)
 
 
 def test_library_evaluate_is_the_command(mnist_run, tmp_path):
@@ -236,7 +244,7 @@ def test_the_fashion_classifier_ships_with_its_report():
 
     report = json.loads(packaged_weights_path("fashion-mnist").with_suffix(".json").read_text())
     assert report["dataset"] == "fashion-mnist" and report["test_accuracy"] > 0.9
-    extractor = EXTRACTORS.get("fashion-classifier")(torch.device("cpu"), None, None)
+    extractor = EXTRACTORS.get("fashion-classifier")(torch.device("cpu"), None, None, "clean")
     assert extractor.name == "fashion-classifier" and extractor.input_shape == (1, 28, 28)
     if DEBIAN_DIR.is_dir():  # the shipped weights reproduce their recorded test accuracy
         from ganforge.data import load_fashion_mnist

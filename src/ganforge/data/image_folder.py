@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import torch
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
@@ -26,8 +26,12 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
-    """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError
+GRAY_MODES = {"1", "L", "LA", "I;16"}
+
+
+def decode_picture(path: Path, channels: int | None) -> Image.Image:
+    """Decode one file to an 8-bit Pillow image: "L" for channels=1, "RGB" for 3, and for None
+    whichever the file holds (grayscale files stay "L"); DataError for anything unreadable
     (also for a file declaring more pixels than `open_image` reads: a decompression bomb)."""
     try:
         with open_image(path) as image:
@@ -35,12 +39,19 @@ def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
             if image.mode not in CONVERTIBLE_MODES:
                 raise DataError(f"{path}: unsupported image mode {image.mode!r} "
                                 f"(expected 8-bit grayscale, palette, RGB or RGBA)")
+            gray = image.mode in GRAY_MODES
             if image.mode == "I;16":
                 image = image.point(lambda v: v / 256).convert("L")
-            image = image.convert("L" if channels == 1 else "RGB")
+            if channels is None:
+                channels = 1 if gray else 3
+            return image.convert("L" if channels == 1 else "RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
-    return pil_to_tensor(resize_center_crop(image, image_size))
+
+
+def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
+    """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError."""
+    return pil_to_tensor(resize_center_crop(decode_picture(path, channels), image_size))
 
 
 def load_image_folder(root: str | Path, image_size: int, channels: int = 3, skip_bad: bool = False,

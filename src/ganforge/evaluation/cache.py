@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.data.transforms import to_uint8
 from ganforge.evaluation.extractors import FeatureExtractor
+from ganforge.evaluation.pixels import as_pixels
 from ganforge.io.atomic import atomic_write
 
 CACHE_ENV = "GANFORGE_CACHE"
@@ -25,7 +25,7 @@ def default_cache_dir() -> Path:
 def images_digest(images: torch.Tensor) -> str:
     """SHA-256 of the images as 8-bit pixels with their shape (what a PNG of them would hold)."""
     digest = hashlib.sha256(str(tuple(images.shape)).encode())
-    digest.update(to_uint8(images).numpy().tobytes())
+    digest.update(as_pixels(images).contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 

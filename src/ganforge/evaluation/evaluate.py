@@ -12,45 +12,55 @@ import torch
 
 from ganforge.device import resolve_device
 from ganforge.evaluation.cache import default_cache_dir
-from ganforge.evaluation.extractors import FeatureExtractor, InceptionExtractor, mnist_classifier_extractor
+from ganforge.errors import DataError
+from ganforge.evaluation.extractors import FeatureExtractor, mnist_classifier_extractor
+from ganforge.evaluation.inception import DEFAULT_FID_MODE, InceptionExtractor, check_fid_mode
 from ganforge.evaluation.report import (METRICS, RealFeatures, Report, check_metrics, conditional_accuracy,
                                         evaluate_features, real_features)
 from ganforge.evaluation.sources import images_from_source, reference_images, run_num_classes
 from ganforge.io.atomic import atomic_write_text, check_writable
 from ganforge.registry import Registry
 
-# name -> build(device, inception file or None, accepted SHA-256 or None)
-EXTRACTORS: Registry[Callable[[torch.device, Path | None, str | None], FeatureExtractor]] = Registry("extractor")
-EXTRACTORS.register("mnist-classifier")(lambda device, path, sha256: mnist_classifier_extractor(device))
-EXTRACTORS.register("fashion-classifier")(lambda device, path, sha256: mnist_classifier_extractor(device, "fashion-mnist"))
-EXTRACTORS.register("inception")(lambda device, path, sha256: InceptionExtractor(path, sha256, device))
+# name -> build(device, inception file or None, accepted SHA-256 or None, FID mode)
+EXTRACTORS: Registry[Callable[[torch.device, Path | None, str | None, str], FeatureExtractor]] = Registry("extractor")
+EXTRACTORS.register("mnist-classifier")(lambda device, path, sha256, mode: mnist_classifier_extractor(device))
+EXTRACTORS.register("fashion-classifier")(
+    lambda device, path, sha256, mode: mnist_classifier_extractor(device, "fashion-mnist"))
+EXTRACTORS.register("inception")(lambda device, path, sha256, mode: InceptionExtractor(path, sha256, device, mode=mode))
 
 
 def evaluate(source: str | Path, ref: str = "mnist", metrics: tuple[str, ...] = METRICS, n: int = 10_000,
              extractor: str = "mnist-classifier", inception: Path | None = None, inception_sha256: str | None = None,
-             image_size: int = 64, seed: int = 0, cache: bool = True, device: str | torch.device = "cpu",
-             save_ref: Path | None = None, out: Path | None = None) -> Report:
+             image_size: int | None = None, seed: int = 0, cache: bool = True, device: str | torch.device = "cpu",
+             save_ref: Path | None = None, out: Path | None = None, fid_mode: str | None = None) -> Report:
     """Metrics of n images from `source` (a run or checkpoint folder, a folder of pictures, a .npy)
     against `ref` ("mnist": train digits, floor from test; a folder; a .npy; or a .npz of features
-    saved earlier with `save_ref`), each beside the real-vs-real floor. Conditional runs also get
-    the classifier's accuracy on the asked classes. Writes the report as JSON to `out` when given."""
+    saved earlier with `save_ref`), each beside the real-vs-real floor. Every source reaches the
+    extractor as 8-bit pixels at its own size (or resized to `image_size`, the same way for all).
+    `fid_mode` (inception only; default "clean") picks the resizing convention of FID_MODES.
+    Conditional runs also get the classifier's accuracy on the asked classes. Writes the report
+    as JSON to `out` when given."""
     check_metrics(tuple(metrics))  # before minutes of sampling
+    if fid_mode is not None and extractor != "inception":
+        raise DataError(f"--fid-mode applies to --extractor inception only, not {extractor}")
+    check_fid_mode(fid_mode or DEFAULT_FID_MODE)
     for target, what in ((out, "--out"), (save_ref, "--save-ref")):
         if target is not None:
             check_writable(target, what=what)
     torch_device = resolve_device(device)
-    features = EXTRACTORS.get(extractor)(torch_device, inception, inception_sha256)
-    shape = features.input_shape or (3, image_size, image_size)
-    fake = images_from_source(source, n, shape, seed=seed, device=torch_device)
+    features = EXTRACTORS.get(extractor)(torch_device, inception, inception_sha256, fid_mode or DEFAULT_FID_MODE)
+    fake = images_from_source(source, n, image_size, seed=seed, device=torch_device)
     if str(ref).endswith(".npz"):
         real = RealFeatures.load(Path(ref), features)
     else:
-        reference, floor = reference_images(str(ref), n, shape, seed=seed)
+        reference, floor = reference_images(str(ref), n, image_size, seed=seed)
         real = real_features(reference[:n], floor[:n] if floor is not None else None, features,
                              default_cache_dir() if cache else None)
     if save_ref is not None:
         real.save(save_ref, features)
     report = evaluate_features(fake, real, features, tuple(metrics), seed=seed)
+    if image_size is not None:
+        report.protocol["image_size"] = image_size
     num_classes = run_num_classes(source)
     probabilities = features.probabilities(fake) if num_classes else None
     if probabilities is not None and probabilities.shape[1] >= num_classes:

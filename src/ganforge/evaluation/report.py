@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,13 +26,16 @@ METRICS = ("fd", "kid", "is", "prdc")
 
 @dataclass
 class Report:
-    """Metric name -> value for the model and for real-vs-real (the best a model can expect)."""
+    """Metric name -> value for the model and for real-vs-real (the best a model can expect),
+    with the protocol: what the numbers depend on besides the images (extractor, its weights'
+    hash, FID mode, set sizes). Scores are comparable only under equal protocols."""
 
     extractor: str
     n: int
     model: dict[str, float] = field(default_factory=dict)
     floor: dict[str, float] = field(default_factory=dict)
     classes: dict | None = None
+    protocol: dict = field(default_factory=dict)
 
     def table(self) -> str:
         rows = [f"{'metric (' + self.extractor + ' features, n=' + str(self.n) + ')':<48}{'model':>12}{'real vs real':>14}"]
@@ -42,11 +46,25 @@ class Report:
             c = self.classes
             rows.append(f"{'classes covered':<48}{c['classes_covered']:>12}{'':>14}")
             rows.append(f"{'predicted-class histogram':<48}{' '.join(map(str, c['histogram']))}")
+        if self.protocol:
+            shown = {k: (v[:12] + "..." if k.endswith("sha256") else v) for k, v in self.protocol.items()}
+            rows.append("protocol: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
         return {"extractor": self.extractor, "n": self.n, "model": self.model, "real_vs_real": self.floor,
-                "classes": self.classes}
+                "classes": self.classes, "protocol": self.protocol}
+
+
+def check_comparable(a: dict, b: dict) -> None:
+    """DataError naming what differs when two reports' protocols (their `to_dict()["protocol"]`,
+    or the "protocol" of saved JSON reports) make their scores incomparable."""
+    pa, pb = a.get("protocol", a), b.get("protocol", b)
+    if not pa or not pb:
+        raise DataError("a report without a protocol (made before ganforge recorded one) cannot be compared")
+    differences = [f"{key} {pa.get(key)} vs {pb.get(key)}" for key in sorted(set(pa) | set(pb)) if pa.get(key) != pb.get(key)]
+    if differences:
+        raise DataError("scores not comparable: " + "; ".join(differences))
 
 
 def _fmt(value: float) -> str:
@@ -103,7 +121,8 @@ class RealFeatures:
     def save(self, path: Path, extractor: FeatureExtractor) -> None:
         """An .npz that `ganforge evaluate --ref FILE.npz` reads back (same extractor only)."""
         arrays = {"features": self.reference, "extractor": np.array(extractor.name),
-                  "identity": np.array(extractor.identity)}
+                  "identity": np.array(extractor.identity),
+                  "settings": np.array(json.dumps(getattr(extractor, "settings", {}), sort_keys=True))}
         if self.floor is not None:
             arrays["floor_features"] = self.floor
         if self.floor_probabilities is not None:
@@ -121,8 +140,13 @@ class RealFeatures:
             raise DataError(f"{path}: not a ganforge reference file (needs 'features' and 'identity'; "
                             "make one with `ganforge evaluate ... --save-ref FILE.npz`)")
         if str(arrays["identity"]) != extractor.identity:
+            saved = json.loads(str(arrays["settings"])) if "settings" in arrays else {}
+            now = getattr(extractor, "settings", {})
+            differences = [f"{k} {saved.get(k)} there, {now.get(k)} now" for k in sorted(set(saved) | set(now))
+                           if saved.get(k) != now.get(k)]
             raise DataError(f"{path}: made with other {arrays.get('extractor', 'unknown')} features "
-                            f"than the {extractor.name} extractor in use")
+                            f"than the {extractor.name} extractor in use"
+                            + (f" ({'; '.join(differences)})" if differences else ""))
         return cls(arrays["features"], arrays.get("floor_features"), arrays.get("floor_probabilities"))
 
 
@@ -142,7 +166,9 @@ def evaluate_features(fake: torch.Tensor, real: RealFeatures, extractor: Feature
         raise DataError(f"the reference has {len(real.reference)} images, fewer than n={n}")
     model, classes = compare_features(real.reference[:n], extractor.features(fake), extractor.probabilities(fake),
                                       extractor, metrics, seed=seed)
-    report = Report(extractor.name, n, model, classes=classes)
+    protocol = {"extractor": extractor.name, **getattr(extractor, "settings", {}), "n": n,
+                "reference_n": min(n, len(real.reference))}
+    report = Report(extractor.name, n, model, classes=classes, protocol=protocol)
     if real.floor is not None:
         probs = real.floor_probabilities[:n] if real.floor_probabilities is not None else None
         report.floor, _ = compare_features(real.reference[:n], real.floor[:n], probs, extractor, metrics, seed=seed)

@@ -98,21 +98,58 @@ def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float,
 
 
 CHUNK = 1024  # rows of a distance matrix held at once: memory stays O(CHUNK x N)
+EPS32 = float(np.finfo(np.float32).eps)
 
 
-def _distance_chunks(a: np.ndarray, b: np.ndarray):
-    """Yield (row offset, block of distances from CHUNK rows of a to all of b)."""
-    tb = torch.from_numpy(b)
-    for start in range(0, len(a), CHUNK):
-        yield start, torch.cdist(torch.from_numpy(a[start:start + CHUNK]), tb).numpy()
+class _SquaredDistances:
+    """Squared Euclidean distances from rows of `a` to all rows of `b`, fast and still exact
+    where it matters.
+
+    Each block is computed in float32 as |a|^2 + |b|^2 - 2 a.b (one matrix product). By the
+    standard bound on a d-term float32 dot product, such a value is within
+    M_i = (2d + 8) eps32 (|a_i|^2 + max_j |b_j|^2) of the exact one, so any comparison that the
+    float32 value decides by more than M_i is decided correctly; `exact` recomputes the rest, the
+    pairs inside that band, in float64 from the differences themselves.
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a, self.b = a, b
+        self.a32, self.b32 = torch.from_numpy(a.astype(np.float32)), torch.from_numpy(b.astype(np.float32))
+        self.a_sq, self.b_sq = (a * a).sum(1), (b * b).sum(1)
+        self.b_sq32 = torch.from_numpy(self.b_sq.astype(np.float32))
+        self.scale = (2 * a.shape[1] + 8) * EPS32
+
+    def blocks(self):
+        """Yield (rows, float32 block as float64, per-row margin M_i)."""
+        for start in range(0, len(self.a), CHUNK):
+            rows = slice(start, min(start + CHUNK, len(self.a)))
+            a_sq32 = torch.from_numpy(self.a_sq[rows].astype(np.float32))
+            block = torch.addmm(a_sq32[:, None] + self.b_sq32[None, :], self.a32[rows], self.b32.T, alpha=-2)
+            margin = self.scale * (self.a_sq[rows] + self.b_sq.max())
+            yield rows, block.numpy().astype(np.float64), margin
+
+    def exact(self, block: np.ndarray, rows: slice, pairs: np.ndarray) -> None:
+        """Overwrite block[pairs] (a boolean mask) with float64 squared distances of the differences."""
+        i, j = np.nonzero(pairs)
+        for start in range(0, len(i), 4096):
+            ii, jj = i[start:start + 4096], j[start:start + 4096]
+            diff = self.a[rows.start + ii] - self.b[jj]
+            block[ii, jj] = np.einsum("ij,ij->i", diff, diff)
 
 
 def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
-    """Distance from each row to its k-th nearest other row."""
+    """Squared distance from each row to its k-th nearest other row, exact in float64."""
     if len(x) <= k:
         raise ValueError(f"need more than k={k} samples, got {len(x)}")
-    # Column 0 of the partition is the point itself (distance 0).
-    return np.concatenate([np.partition(block, k, axis=1)[:, k] for _, block in _distance_chunks(x, x)])
+    distances, radii = _SquaredDistances(x, x), []
+    for rows, block, margin in distances.blocks():
+        block[np.arange(len(block)), np.arange(rows.start, rows.stop)] = 0.0  # itself: column k is the k-th other
+        kth = np.partition(block, k, axis=1)[:, k]
+        # Every row whose exact distance could be among the k + 1 smallest lies below kth + 2 M_i.
+        distances.exact(block, rows, block <= (kth + 2 * margin)[:, None])
+        block[np.arange(len(block)), np.arange(rows.start, rows.stop)] = 0.0
+        radii.append(np.partition(block, k, axis=1)[:, k])
+    return np.concatenate(radii)
 
 
 def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: int = 3,
@@ -123,6 +160,7 @@ def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: 
     recall: fraction of reals inside some fake k-NN ball (k = k_pr);
     density: mean number of real k-NN balls (k = k_dc) containing each fake, divided by k_dc;
     coverage: fraction of reals whose k-NN ball (k = k_dc) contains at least one fake.
+    Distances are decided exactly as in float64 (see `_SquaredDistances`).
     """
     real, fake = _as_features(real, "real"), _as_features(fake, "fake")
     real_pr, fake_pr = _knn_radii(real, k_pr), _knn_radii(fake, k_pr)
@@ -131,8 +169,12 @@ def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: 
     real_balls_per_fake = np.zeros(len(fake), dtype=np.int64)
     real_near_fake = np.zeros(len(real), dtype=bool)
     real_ball_has_fake = np.zeros(len(real), dtype=bool)
-    for start, block in _distance_chunks(real, fake):  # block: (chunk of reals, M fakes)
-        rows = slice(start, start + len(block))
+    distances = _SquaredDistances(real, fake)
+    for rows, block, margin in distances.blocks():  # block: (chunk of reals, M fakes)
+        band = margin[:, None]
+        near = ((np.abs(block - real_pr[rows, None]) <= band) | (np.abs(block - real_dc[rows, None]) <= band)
+                | (np.abs(block - fake_pr[None, :]) <= band))
+        distances.exact(block, rows, near)
         fake_in_real_ball |= (block <= real_pr[rows, None]).any(0)
         inside_dc = block <= real_dc[rows, None]
         real_balls_per_fake += inside_dc.sum(0)
