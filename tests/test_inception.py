@@ -27,7 +27,8 @@ from ganforge.metrics import frechet_distance_from_features, kernel_inception_di
 from ganforge.training import train
 from tests.conftest import tiny_config
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")]
 
 
 class Pool(torch.nn.Module):
@@ -65,7 +66,8 @@ def test_black_and_white_reach_the_network_range(mode):
     x = inception_input(images, mode)
     assert x.shape == (2, 3, 299, 299)
     assert x[0].flatten().tolist() == pytest.approx([-1.0] * x[0].numel(), abs=1e-6)
-    assert x[1].flatten().tolist() == pytest.approx([127 / 128] * x[1].numel(), abs=1e-6)
+    white = 1.0 if mode == "legacy-pytorch" else 127 / 128  # pytorch-fid scales by 2 / 255, TF by 1 / 128
+    assert x[1].flatten().tolist() == pytest.approx([white] * x[1].numel(), abs=1e-6)
     with pytest.raises(DataError, match="needs \\(N, 1 or 3, H, W\\)"):
         inception_input(torch.zeros(2, 2, 8, 8), mode)
 
@@ -93,13 +95,26 @@ def test_each_mode_is_its_reference_resize(size):
     tf = inception_input(pixels, "legacy-tensorflow") * 128 + 128
     # grid_sample's float32 grid coordinates are off by ~1e-5 px: a few thousandths of a grey level.
     assert torch.allclose(tf, tf1_by_grid_sample(x), atol=1e-2)
-    pt = inception_input(pixels, "legacy-pytorch") * 128 + 128
+    pt = (inception_input(pixels, "legacy-pytorch") + 1) * 127.5
     assert torch.allclose(pt, torch.nn.functional.interpolate(x, (299, 299), mode="bilinear"), atol=1e-4)
     clean = inception_input(pixels, "clean") * 128 + 128
     pil = np.array(Image.fromarray(pixels[1, 2].numpy().astype(np.float32)).resize((299, 299), Image.BICUBIC))
     assert torch.allclose(clean[1, 2], torch.from_numpy(pil).clamp(0, 255), atol=1e-4)
     assert clean.min() >= 0 and clean.max() <= 255  # bicubic overshoot is clipped
     assert not torch.allclose(clean, pt, atol=1)  # the three conventions really differ
+
+
+def test_features_are_extracted_without_tf32():
+    from ganforge.evaluation.inception import _full_fp32
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with _full_fp32():
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def test_file_discovery(scripted, monkeypatch):
@@ -204,5 +219,34 @@ def real_extractor(mode="clean"):
 
 @pytest.mark.slow
 def test_the_real_inception_file():
-    features = real_extractor().features(torch.rand(3, 1, 28, 28) * 2 - 1)
+    extractor = real_extractor()
+    images = torch.rand(3, 1, 28, 28) * 2 - 1
+    features = extractor.features(images)
     assert features.shape == (3, 2048) and np.isfinite(features).all() and (features >= 0).all()
+    # Frozen graph, channels_last: the plain TorchScript module gives the same features.
+    plain = torch.jit.load(str(extractor.path)).eval()
+    with torch.inference_mode():
+        expected = plain(inception_input(images)).double().numpy()
+    assert np.allclose(features, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_each_mode_matches_its_reference_implementation(tmp_path):
+    """ganforge's three modes against clean-fid, pytorch-fid and torch-fidelity run on the same
+    PNG folders (numbers recorded in tests/fid_reference.json, with how they were made)."""
+    pytest.importorskip("mnist")
+    real_extractor()
+    from benchmarks.fid_reference import PAIRS, fid_sets, ganforge_scores, write_sets
+
+    recorded = json.loads((Path(__file__).parent / "fid_reference.json").read_text())
+    write_sets(fid_sets(recorded["n"]), tmp_path)
+    ours = ganforge_scores(tmp_path)
+    theirs = recorded["scores"]
+    for mode, reference in [("clean", "clean-fid clean"), ("legacy-tensorflow", "clean-fid legacy_tensorflow"),
+                            ("legacy-tensorflow", "torch-fidelity"), ("legacy-pytorch", "clean-fid legacy_pytorch"),
+                            ("legacy-pytorch", "pytorch-fid")]:
+        for pair in PAIRS:
+            assert ours[mode][pair]["fid"] == pytest.approx(theirs[reference][pair]["fid"], rel=1e-3), (mode, pair)
+            assert ours[mode][pair]["kid"] == pytest.approx(theirs[reference][pair]["kid"], rel=1e-3), (mode, pair)
+    # The modes really differ: blurred digits score about 185 (clean) against about 110 (legacy).
+    assert ours["clean"]["blur vs train"]["fid"] > 1.5 * ours["legacy-tensorflow"]["blur vs train"]["fid"]

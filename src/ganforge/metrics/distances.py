@@ -99,6 +99,7 @@ def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float,
 
 CHUNK = 1024  # rows of a distance matrix held at once: memory stays O(CHUNK x N)
 EPS32 = float(np.finfo(np.float32).eps)
+DENSE_ROW = 64  # a row with more near-threshold pairs than this is recomputed whole in float64
 
 
 class _SquaredDistances:
@@ -106,50 +107,73 @@ class _SquaredDistances:
     where it matters.
 
     Each block is computed in float32 as |a|^2 + |b|^2 - 2 a.b (one matrix product). By the
-    standard bound on a d-term float32 dot product, such a value is within
-    M_i = (2d + 8) eps32 (|a_i|^2 + max_j |b_j|^2) of the exact one, so any comparison that the
-    float32 value decides by more than M_i is decided correctly; `exact` recomputes the rest, the
-    pairs inside that band, in float64 from the differences themselves.
+    standard bound on a d-term float32 dot product (plus the rounding of the inputs and of a
+    threshold to float32), such a value is within M_i = (2d + 16) eps32 (|a_i|^2 + max_j |b_j|^2)
+    of the exact one, so a comparison that the float32 value decides by more than M_i is decided
+    correctly; `exact` recomputes the pairs inside that band in float64 (|a|^2 + |b|^2 - 2 a.b
+    again, with float64 rounding: ~1e-13 relative, as float64 distance code has).
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
         self.a, self.b = a, b
         self.a32, self.b32 = torch.from_numpy(a.astype(np.float32)), torch.from_numpy(b.astype(np.float32))
         self.a_sq, self.b_sq = (a * a).sum(1), (b * b).sum(1)
-        self.b_sq32 = torch.from_numpy(self.b_sq.astype(np.float32))
-        self.scale = (2 * a.shape[1] + 8) * EPS32
+        self.a_sq32, self.b_sq32 = (torch.from_numpy(v.astype(np.float32)) for v in (self.a_sq, self.b_sq))
+        self.b_sq_max, self.scale = float(self.b_sq.max()), (2 * a.shape[1] + 16) * EPS32
 
     def blocks(self):
-        """Yield (rows, float32 block as float64, per-row margin M_i)."""
+        """Yield (row offset, float32 block (rows, len(b)), per-row margin M_i as a (rows, 1) column)."""
         for start in range(0, len(self.a), CHUNK):
             rows = slice(start, min(start + CHUNK, len(self.a)))
-            a_sq32 = torch.from_numpy(self.a_sq[rows].astype(np.float32))
-            block = torch.addmm(a_sq32[:, None] + self.b_sq32[None, :], self.a32[rows], self.b32.T, alpha=-2)
-            margin = self.scale * (self.a_sq[rows] + self.b_sq.max())
-            yield rows, block.numpy().astype(np.float64), margin
+            block = torch.addmm(self.a_sq32[rows, None] + self.b_sq32[None, :], self.a32[rows], self.b32.T, alpha=-2)
+            margin = torch.from_numpy((self.scale * (self.a_sq[rows] + self.b_sq_max)).astype(np.float32))[:, None]
+            yield start, block, margin
 
-    def exact(self, block: np.ndarray, rows: slice, pairs: np.ndarray) -> None:
-        """Overwrite block[pairs] (a boolean mask) with float64 squared distances of the differences."""
-        i, j = np.nonzero(pairs)
-        for start in range(0, len(i), 4096):
-            ii, jj = i[start:start + 4096], j[start:start + 4096]
-            diff = self.a[rows.start + ii] - self.b[jj]
-            block[ii, jj] = np.einsum("ij,ij->i", diff, diff)
+    def exact(self, start: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """float64 squared distances of the pairs (start + i, j): rows with many such pairs get their
+        whole row from one float64 matrix product, the others a dot product per pair."""
+        out = np.empty(len(i))
+        counts = np.bincount(i) if len(i) else np.zeros(0, np.int64)
+        dense = np.nonzero(counts > DENSE_ROW)[0]
+        in_dense = np.zeros(len(counts), dtype=bool)
+        in_dense[dense] = True
+        where = in_dense[i] if len(i) else np.zeros(0, dtype=bool)
+        if len(dense):
+            index = np.full(len(counts), -1)
+            index[dense] = np.arange(len(dense))
+            rows = torch.from_numpy(self.a[start + dense]) @ torch.from_numpy(self.b).T
+            full = (self.a_sq[start + dense, None] + self.b_sq[None, :]) - 2 * rows.numpy()
+            out[where] = full[index[i[where]], j[where]]
+        sparse = np.nonzero(~where)[0]
+        for s in range(0, len(sparse), 4096):
+            part = sparse[s:s + 4096]
+            dots = np.einsum("ij,ij->i", self.a[start + i[part]], self.b[j[part]])
+            out[part] = self.a_sq[start + i[part]] + self.b_sq[j[part]] - 2 * dots
+        return out
 
 
-def _knn_radii(x: np.ndarray, k: int) -> np.ndarray:
-    """Squared distance from each row to its k-th nearest other row, exact in float64."""
-    if len(x) <= k:
-        raise ValueError(f"need more than k={k} samples, got {len(x)}")
-    distances, radii = _SquaredDistances(x, x), []
-    for rows, block, margin in distances.blocks():
-        block[np.arange(len(block)), np.arange(rows.start, rows.stop)] = 0.0  # itself: column k is the k-th other
-        kth = np.partition(block, k, axis=1)[:, k]
-        # Every row whose exact distance could be among the k + 1 smallest lies below kth + 2 M_i.
-        distances.exact(block, rows, block <= (kth + 2 * margin)[:, None])
-        block[np.arange(len(block)), np.arange(rows.start, rows.stop)] = 0.0
-        radii.append(np.partition(block, k, axis=1)[:, k])
-    return np.concatenate(radii)
+def _knn_radii(x: np.ndarray, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """For each k: the squared distance from each row to its k-th nearest other row, exact in float64."""
+    top = max(ks)
+    if len(x) <= top:
+        raise ValueError(f"need more than k={top} samples, got {len(x)}")
+    distances, radii = _SquaredDistances(x, x), {k: [] for k in ks}
+    for start, block, margin in distances.blocks():
+        n = len(block)
+        block[torch.arange(n), torch.arange(start, start + n)] = 0.0  # itself: position k is the k-th other
+        kth = torch.topk(block, top + 1, dim=1, largest=False).values[:, top:top + 1]
+        # Every row whose exact distance could be among the top + 1 smallest lies below kth + 2 M_i;
+        # all others are exactly farther than the top-th neighbour.
+        i, j = (t.numpy() for t in torch.nonzero(block <= kth + 2 * margin, as_tuple=True))
+        values = distances.exact(start, i, j)
+        values[start + i == j] = 0.0
+        counts = np.bincount(i, minlength=n)
+        padded = np.full((n, counts.max()), np.inf)
+        padded[i, np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)] = values
+        padded.sort(axis=1)
+        for k in ks:
+            radii[k].append(padded[:, k])
+    return {k: np.concatenate(parts) for k, parts in radii.items()}
 
 
 def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: int = 3,
@@ -160,30 +184,37 @@ def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: 
     recall: fraction of reals inside some fake k-NN ball (k = k_pr);
     density: mean number of real k-NN balls (k = k_dc) containing each fake, divided by k_dc;
     coverage: fraction of reals whose k-NN ball (k = k_dc) contains at least one fake.
-    Distances are decided exactly as in float64 (see `_SquaredDistances`).
+    Every distance comparison is decided as in exact float64 (see `_SquaredDistances`).
     """
     real, fake = _as_features(real, "real"), _as_features(fake, "fake")
-    real_pr, fake_pr = _knn_radii(real, k_pr), _knn_radii(fake, k_pr)
-    real_dc = real_pr if k_dc == k_pr else _knn_radii(real, k_dc)
-    fake_in_real_ball = np.zeros(len(fake), dtype=bool)
-    real_balls_per_fake = np.zeros(len(fake), dtype=np.int64)
+    real_radii = _knn_radii(real, tuple(sorted({k_pr, k_dc})))
+    real_pr, real_dc, fake_pr = real_radii[k_pr], real_radii[k_dc], _knn_radii(fake, (k_pr,))[k_pr]
+    fake_pr32 = torch.from_numpy(fake_pr.astype(np.float32))[None, :]
+    fake_in_real_ball = torch.zeros(len(fake), dtype=torch.bool)
+    real_balls_per_fake = torch.zeros(len(fake), dtype=torch.int64)
     real_near_fake = np.zeros(len(real), dtype=bool)
     real_ball_has_fake = np.zeros(len(real), dtype=bool)
     distances = _SquaredDistances(real, fake)
-    for rows, block, margin in distances.blocks():  # block: (chunk of reals, M fakes)
-        band = margin[:, None]
-        near = ((np.abs(block - real_pr[rows, None]) <= band) | (np.abs(block - real_dc[rows, None]) <= band)
-                | (np.abs(block - fake_pr[None, :]) <= band))
-        distances.exact(block, rows, near)
-        fake_in_real_ball |= (block <= real_pr[rows, None]).any(0)
-        inside_dc = block <= real_dc[rows, None]
-        real_balls_per_fake += inside_dc.sum(0)
-        real_ball_has_fake[rows] = inside_dc.any(1)
-        real_near_fake[rows] = (block <= fake_pr[None, :]).any(1)
+    for start, block, margin in distances.blocks():  # block: (chunk of reals, M fakes)
+        rows = slice(start, start + len(block))
+        pr32 = torch.from_numpy(real_pr[rows].astype(np.float32))[:, None]
+        dc32 = torch.from_numpy(real_dc[rows].astype(np.float32))[:, None]
+        in_pr, in_dc, in_fake = block <= pr32, block <= dc32, block <= fake_pr32
+        near = ((block - pr32).abs() <= margin) | ((block - dc32).abs() <= margin) | ((block - fake_pr32).abs() <= margin)
+        i, j = torch.nonzero(near, as_tuple=True)
+        if len(i):  # decide the pairs near a threshold exactly
+            values = distances.exact(start, i.numpy(), j.numpy())
+            in_pr[i, j] = torch.from_numpy(values <= real_pr[start + i.numpy()])
+            in_dc[i, j] = torch.from_numpy(values <= real_dc[start + i.numpy()])
+            in_fake[i, j] = torch.from_numpy(values <= fake_pr[j.numpy()])
+        fake_in_real_ball |= in_pr.any(0)
+        real_balls_per_fake += in_dc.sum(0)
+        real_ball_has_fake[rows] = in_dc.any(1).numpy()
+        real_near_fake[rows] = in_fake.any(1).numpy()
     return {
-        "precision": float(fake_in_real_ball.mean()),
+        "precision": float(fake_in_real_ball.double().mean()),
         "recall": float(real_near_fake.mean()),
-        "density": float(real_balls_per_fake.mean() / k_dc),
+        "density": float(real_balls_per_fake.double().mean() / k_dc),
         "coverage": float(real_ball_has_fake.mean()),
     }
 
