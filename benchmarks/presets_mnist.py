@@ -70,7 +70,7 @@ def main() -> None:
         accuracy = None
         if gan.num_classes:
             accuracy = conditional_accuracy(extractor.probabilities(fake), gan.labels(args.n).numpy())
-        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        records = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "health" not in r]
         images_per_s = float(np.mean([r["images_per_s"] for r in records]))
         rows.append((name, gan.step, images_per_s, elapsed, report.model, accuracy))
         for picture in ("samples.png", "training_curves.png", "evaluation_curves.png"):

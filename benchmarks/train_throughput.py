@@ -83,7 +83,8 @@ def ganforge_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) ->
         # log_every=WARMUP: the first record is warm-up, the rest cover the measured steps.
         trainer.config.train.log_every = WARMUP
         trainer.fit()
-        records = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
+        records = [r for r in map(json.loads, (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines())
+                   if "health" not in r]
         measured = records[1:]
         total_steps = sum(r["step"] - p["step"] for p, r in zip(records, measured))
         seconds = sum((r["step"] - p["step"]) * BATCH / r["images_per_s"] for p, r in zip(records, measured))

@@ -59,6 +59,23 @@ def _check_augment(policy: str | None) -> None:
 # are listed here, not read from that registry, because loading a trained model reads its config
 # and must not import the data code.
 DATASETS = ("mnist", "fashion-mnist", "folder", "shapes")
+# Health checks during training (`ganforge.training.health` runs them; docs/training.md).
+HEALTH_CHECKS = ("d-domination", "vanishing-gradients", "exploding-gradients", "divergence", "mode-collapse",
+                 "no-progress")
+
+
+def parse_stop_on(text: str | None) -> tuple[str, ...]:
+    """"d-domination,mode-collapse" -> those names; "all" -> every check; ConfigError naming unknown ones."""
+    if not text:
+        return ()
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in HEALTH_CHECKS and n != "all"]
+    if unknown:
+        raise ConfigError(f"{describe('train.stop_on')}: unknown check {', '.join(unknown)} "
+                          f"(choose from {', '.join(HEALTH_CHECKS)}, or all)")
+    return HEALTH_CHECKS if "all" in names else names
+
+
 # Live dashboards `--logger` can write beside metrics.jsonl (`ganforge.training.loggers` builds them).
 LOGGERS = ("tensorboard",)
 POSITIVE = {"low": 0, "low_open": True}
@@ -165,6 +182,12 @@ class TrainConfig:
     run_name: str | None = setting(None, "Run folder name.", flag="--name", default_text="<dataset>-<arch>-<time>")
     logger: str | None = setting(None, "Live dashboard beside metrics.jsonl: tensorboard (RUN/tensorboard/; "
                                        "pip install 'ganforge[tensorboard]').", choices=LOGGERS)
+    health: bool = setting(True, "Health checks at each log step: warn (and record in metrics.jsonl) when D "
+                                 "dominates, gradients vanish or explode, losses diverge, samples collapse or "
+                                 "evaluations stall (docs/training.md).")
+    stop_on: str | None = setting(None, "Stop the run, after a checkpoint, when one of these health checks fires: "
+                                        "comma-separated names or all, e.g. d-domination,mode-collapse.",
+                                  requires="train.health", check=parse_stop_on)
     eval_every: int | None = setting(None, "Evaluate every N steps (FD/KID/IS, MNIST-shaped data); keeps RUN/best/.",
                                      **POSITIVE)
     eval_n: int = setting(2000, "Samples per evaluation.", requires="train.eval_every", low=10)

@@ -21,6 +21,10 @@ class TrainingDiverged(GanforgeError):
     """A loss became NaN or infinite; the run stopped without saving the bad weights."""
 
 
+class TrainingUnhealthy(GanforgeError):
+    """A health check named in --stop-on fired; the run stopped after saving a checkpoint."""
+
+
 class InputError(GanforgeError, ValueError):
     """An argument (image, mask, label, count) that a function cannot use as given."""
 

@@ -111,6 +111,7 @@ class Loop:
     stop_all: Callable[[bool, bool], tuple[bool, bool]] | None = None
     step: int = field(init=False, default=0)
     interrupted: bool = field(init=False, default=False)
+    stop_requested: bool = field(init=False, default=False)
     window: Window = field(init=False)  # the statistics since the last record
 
     def __post_init__(self) -> None:
@@ -163,9 +164,13 @@ class Loop:
         bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "time")})
         self.window = Window(self.step)
 
+    def request_stop(self) -> None:
+        """End after the current step, as when `steps` is reached (end hooks run; no interrupt)."""
+        self.stop_requested = True
+
     def _should_stop(self, deadline: float) -> bool:
         stop = (self.steps is not None and self.step >= self.steps) or time.monotonic() >= deadline \
-            or self.interrupted
+            or self.interrupted or self.stop_requested
         if self.stop_all is not None:
             stop, self.interrupted = self.stop_all(stop, self.interrupted)
         return stop

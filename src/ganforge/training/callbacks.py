@@ -109,9 +109,10 @@ class BestKeeper:
 
 def draw_curves(run_dir: Path) -> None:
     """RUN/training_curves.png and, when the run was evaluated, RUN/evaluation_curves.png."""
-    records = MetricsLog(run_dir / METRICS_FILE).read()
+    lines = MetricsLog(run_dir / METRICS_FILE).read()
+    records = [r for r in lines if "health" not in r]  # health events share the file (training/health.py)
     if records:
-        plot_training_curves(records, run_dir / "training_curves.png")
+        plot_training_curves(records, run_dir / "training_curves.png", [r for r in lines if "health" in r])
     evaluations = MetricsLog(run_dir / EVALUATIONS_FILE).read()
     if evaluations:
         plot_evaluation_curves(evaluations, run_dir / "evaluation_curves.png")

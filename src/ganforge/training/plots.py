@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 from ganforge.io.atomic import atomic_write
 
 
-def plot_training_curves(records: Sequence[dict], path: Path) -> Path:
-    """Losses (top) and D's mean outputs on real and fake images (bottom) against step."""
+def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[dict] = ()) -> Path:
+    """Losses (top) and D's mean outputs on real and fake images (bottom) against step; health
+    events ({"step", "health"}) as labelled vertical lines."""
     steps = [r["step"] for r in records]
     fig = Figure(figsize=(8, 6), dpi=100)
     FigureCanvasAgg(fig)
@@ -30,6 +31,11 @@ def plot_training_curves(records: Sequence[dict], path: Path) -> Path:
     bottom.set_ylabel("mean D output")
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)
+    for event in events:
+        for axis in (top, bottom):
+            axis.axvline(event["step"], color="tab:red", lw=0.8, alpha=0.7)
+        top.annotate(event["health"], (event["step"], 1), xycoords=("data", "axes fraction"), rotation=90,
+                     va="top", ha="right", fontsize=7, color="tab:red")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path

@@ -22,21 +22,24 @@ from typing import Any, Callable, ContextManager
 
 import torch
 
-from ganforge.config import RunConfig, describe, flag
+from ganforge.config import RunConfig, describe, flag, parse_stop_on
 from ganforge.data import ImageTensorDataset, build_dataset
+from ganforge.data.transforms import to_signed
 from ganforge.models.diffaugment import build_augment
 from ganforge.device import autocast, compile_available, grad_scaler, resolve_device, resolve_precision
-from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged
+from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged, TrainingUnhealthy
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
 from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
+from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import build_discriminator, build_generator
 from ganforge.training import distributed
 from ganforge.training.batches import BatchStream
 from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
 from ganforge.training.ema import EMA
+from ganforge.training.health import DiversityProbe, HealthEvent, HealthMonitor, gradient_norm
 from ganforge.training.loggers import RunLogger, build_logger
 from ganforge.training.step import Players, StepOptions, train_step
 
@@ -75,6 +78,8 @@ class Trainer:
         # saved and restored with checkpoints.
         torch.manual_seed(t.seed + self.dist.rank)
         self.keeper = self._build_keeper(evaluator_factory)
+        self.health = HealthMonitor(t.best_metric, HIGHER_IS_BETTER.get(t.best_metric, False)) if t.health else None
+        self.stop_on, self.stopped_by = parse_stop_on(t.stop_on), None
         self._saved_best: dict[str, float] = {}
         self.logger: RunLogger | None = None  # the live dashboard, open while fit() runs
 
@@ -280,12 +285,18 @@ class Trainer:
             self.step = index + 1
             return vars(stats)
 
+        probe = self._diversity_probe() if main and self.health is not None else None
+
         def on_log(record: dict[str, Any]) -> None:
             self._check_finite(loop.window)
+            if probe is not None:
+                self._health_numbers(record, probe)
             if main:
                 lines.write(record)
             if self.logger is not None:
                 self.logger.scalars(record)
+            if probe is not None:
+                self._report(self.health.observe(record))
 
         def finite_then(action: Callable[[], Any]) -> Callable[[int], Any]:
             def call(_: int) -> Any:
@@ -294,6 +305,7 @@ class Trainer:
             return call
 
         loop.on_log = on_log
+        self._lines, self._loop = lines, loop  # where health events of evaluations go
         if main:
             loop.hooks.append(Hook(t.sample_every, lambda _: self.save_samples()))
         if self.keeper is not None:  # evaluate first: the checkpoint of this step then records the best so far
@@ -313,7 +325,34 @@ class Trainer:
         self._close_logger()
         if main:
             draw_curves(self.run_dir)
+        if self.stopped_by is not None:
+            raise TrainingUnhealthy(f"stopped by --stop-on: {self.stopped_by.message}; {self._kept()}")
         return self.run_dir
+
+    def _diversity_probe(self) -> DiversityProbe:
+        """64 fixed real images and 64 fixed latents (labels i mod K for conditional models)."""
+        rng = torch.Generator().manual_seed(self.config.train.seed + 4)
+        real = self.dataset.images[torch.randperm(len(self.dataset), generator=rng)[:64]]
+        z = torch.randn(64, self.config.model.latent_dim, generator=rng).to(self.device)
+        labels = torch.arange(64, device=self.device) % self.num_classes if self.num_classes else None
+        return DiversityProbe(to_signed(real), (z, labels))
+
+    def _health_numbers(self, record: dict[str, Any], probe: DiversityProbe) -> None:
+        """Gradient norms of the last step and the diversity of samples, added to a log record."""
+        for key, module in (("grad_g", self.generator), ("grad_d", self.discriminator)):
+            norm = gradient_norm(module)
+            if norm is not None:
+                record[key] = norm
+        record["diversity"] = probe(self.sampling_generator)
+
+    def _report(self, events: list[HealthEvent]) -> None:
+        """Warn, record in metrics.jsonl, and stop the loop for a check named in --stop-on."""
+        for event in events:
+            log.warning("health: %s", event.message)
+            self._lines.file.append(event.record())
+            if event.check in self.stop_on and self.stopped_by is None:
+                self.stopped_by = event
+                self._loop.request_stop()
 
     def _close_logger(self) -> None:
         if self.logger is not None:
@@ -355,6 +394,8 @@ class Trainer:
         results = self.keeper.evaluate(self.sampling_generator, self.step)
         if self.logger is not None:
             self.logger.scalars({"step": self.step, **results}, prefix="eval/")
+        if self.health is not None and self.dist.is_main:
+            self._report(self.health.observe_evaluation(self.step, results))
         return results
 
     @torch.no_grad()
