@@ -163,6 +163,24 @@ def test_prdc_is_exact_at_near_ties():
     assert 0 < out["coverage"] < 1
 
 
+def test_prdc_over_several_blocks_and_crowded_spheres():
+    # 1,500 points span two blocks of the symmetric k-NN pass. Around real[0], 40 reals sit at
+    # distances r (1 + i 1e-8): closer together than float32 can tell, so that row's band of
+    # candidates runs past the 16 neighbours kept per row and must be recomputed whole; its 3rd
+    # neighbour is at r (1 + 2e-8), and one fake at r (1 + 2.5e-8) lies just outside that ball.
+    rng = np.random.default_rng(5)
+    real = rng.normal(size=(1500, 8)) * 3
+    directions = rng.normal(size=(41, 8))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    r = 0.01
+    real[1:41] = real[0] + r * (1 + np.arange(40)[:, None] * 1e-8) * directions[:40]
+    real[100:120] = real[100]  # exact duplicates too
+    fake = np.concatenate([real[:700] + rng.normal(size=(700, 8)) * 0.05, rng.normal(size=(600, 8)) + 1])
+    fake[0] = real[0] + r * (1 + 2.5e-8) * directions[40]
+    out = precision_recall_density_coverage(real, fake, k_pr=3, k_dc=3)
+    assert out == pytest.approx(brute_force_prdc(real, fake, k_pr=3, k_dc=3), abs=0)
+
+
 def test_class_coverage():
     probs = np.eye(4)[[0, 0, 1, 2]] * 0.95 + 0.05 / 4
     out = class_coverage(probs, confidence=0.9)

@@ -10,6 +10,7 @@ References:
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import torch
 
@@ -102,6 +103,17 @@ EPS32 = float(np.finfo(np.float32).eps)
 DENSE_ROW = 64  # a row with more near-threshold pairs than this is recomputed whole in float64
 
 
+class _Points:
+    """Features in float64 and float32 with their squared norms (converted once, reused)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        x64 = torch.from_numpy(x)
+        self.x32 = x64.float()
+        sq = torch.einsum("ij,ij->i", x64, x64)
+        self.sq, self.sq32 = sq.numpy(), sq.float()
+
+
 class _SquaredDistances:
     """Squared Euclidean distances from rows of `a` to all rows of `b`, fast and still exact
     where it matters.
@@ -114,12 +126,10 @@ class _SquaredDistances:
     again, with float64 rounding: ~1e-13 relative, as float64 distance code has).
     """
 
-    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
-        self.a, self.b = a, b
-        self.a32, self.b32 = torch.from_numpy(a.astype(np.float32)), torch.from_numpy(b.astype(np.float32))
-        self.a_sq, self.b_sq = (a * a).sum(1), (b * b).sum(1)
-        self.a_sq32, self.b_sq32 = (torch.from_numpy(v.astype(np.float32)) for v in (self.a_sq, self.b_sq))
-        self.b_sq_max, self.scale = float(self.b_sq.max()), (2 * a.shape[1] + 16) * EPS32
+    def __init__(self, a: "_Points", b: "_Points") -> None:
+        self.a, self.b, self.a32, self.b32 = a.x, b.x, a.x32, b.x32
+        self.a_sq, self.b_sq, self.a_sq32, self.b_sq32 = a.sq, b.sq, a.sq32, b.sq32
+        self.b_sq_max, self.scale = float(self.b_sq.max()), (2 * a.x.shape[1] + 16) * EPS32
 
     def blocks(self):
         """Yield (row offset, float32 block (rows, len(b)), per-row margin M_i as a (rows, 1) column)."""
@@ -152,28 +162,66 @@ class _SquaredDistances:
         return out
 
 
-def _knn_radii(x: np.ndarray, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
-    """For each k: the squared distance from each row to its k-th nearest other row, exact in float64."""
-    top = max(ks)
-    if len(x) <= top:
-        raise ValueError(f"need more than k={top} samples, got {len(x)}")
-    distances, radii = _SquaredDistances(x, x), {k: [] for k in ks}
-    for start, block, margin in distances.blocks():
-        n = len(block)
-        block[torch.arange(n), torch.arange(start, start + n)] = 0.0  # itself: position k is the k-th other
-        kth = torch.topk(block, top + 1, dim=1, largest=False).values[:, top:top + 1]
-        # Every row whose exact distance could be among the top + 1 smallest lies below kth + 2 M_i;
-        # all others are exactly farther than the top-th neighbour.
-        i, j = (t.numpy() for t in torch.nonzero(block <= kth + 2 * margin, as_tuple=True))
-        values = distances.exact(start, i, j)
-        values[start + i == j] = 0.0
+KEEP = 16  # nearest neighbours kept per row while the symmetric distance blocks stream past
+
+
+def _knn_radii(points: _Points, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """For each k: the squared distance from each row to its k-th nearest other row, exact in float64.
+
+    The distance matrix is symmetric, so only blocks on and above the diagonal are computed; each
+    updates the KEEP nearest of its rows and (transposed) of its columns. With t the exact k-th
+    value and kth its float32 estimate, |t - kth| <= M_i: kept entries below kth - 2 M_i are
+    exactly before t, and t is the (k - below)-th smallest exact value of the band within 2 M_i of
+    kth. A row whose band may reach past its KEEP kept entries is recomputed whole in float64.
+    """
+    top, n = max(ks), len(points.x)
+    if n <= top:
+        raise ValueError(f"need more than k={top} samples, got {n}")
+    keep = min(n, max(KEEP, top + 1))
+    best = torch.full((n, keep), math.inf)
+    where = torch.zeros((n, keep), dtype=torch.int64)
+
+    def merge(rows: slice, block: torch.Tensor, offset: int) -> None:
+        values, index = torch.topk(block, min(keep, block.shape[1]), dim=1, largest=False)
+        values, order = torch.topk(torch.cat([best[rows], values], 1), keep, dim=1, largest=False)
+        where[rows] = torch.gather(torch.cat([where[rows], index + offset], 1), 1, order)
+        best[rows] = values
+
+    for i in range(0, n, CHUNK):
+        rows = slice(i, min(i + CHUNK, n))
+        for j in range(i, n, CHUNK):
+            cols = slice(j, min(j + CHUNK, n))
+            block = torch.addmm(points.sq32[rows, None] + points.sq32[None, cols], points.x32[rows],
+                                points.x32[cols].T, alpha=-2)
+            if i == j:
+                block.fill_diagonal_(0.0)  # itself: position k is the k-th other
+            merge(rows, block, j)
+            if i != j:
+                merge(cols, block.T, i)
+    distances = _SquaredDistances(points, points)
+    margin = torch.from_numpy(distances.scale * (points.sq + distances.b_sq_max)).float()[:, None]
+    radii = {}
+    for k in ks:
+        kth = best[:, k:k + 1]
+        below = (best < kth - 2 * margin).sum(1).numpy()
+        in_band = (best - kth).abs() <= 2 * margin
+        whole = (best[:, -1:] <= kth + 2 * margin).squeeze(1).numpy() & (keep < n)  # band may go on past KEEP
+        in_band[torch.from_numpy(whole)] = False
+        i, slot = (t.numpy() for t in torch.nonzero(in_band, as_tuple=True))
+        j = where.numpy()[i, slot]
+        values = distances.exact(0, i, j)
+        values[i == j] = 0.0
         counts = np.bincount(i, minlength=n)
-        padded = np.full((n, counts.max()), np.inf)
-        padded[i, np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)] = values
-        padded.sort(axis=1)
-        for k in ks:
-            radii[k].append(padded[:, k])
-    return {k: np.concatenate(parts) for k, parts in radii.items()}
+        band = np.full((n, max(1, counts.max())), np.inf)
+        band[i, np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)] = values
+        band.sort(axis=1)
+        radius = band[np.arange(n), np.clip(k - below, 0, band.shape[1] - 1)]
+        for r in np.nonzero(whole)[0]:
+            row = points.sq[r] + points.sq - 2 * (points.x @ points.x[r])
+            row[r] = 0.0
+            radius[r] = np.partition(row, k)[k]
+        radii[k] = radius
+    return radii
 
 
 def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: int = 3,
@@ -187,26 +235,31 @@ def precision_recall_density_coverage(real: np.ndarray, fake: np.ndarray, k_pr: 
     Every distance comparison is decided as in exact float64 (see `_SquaredDistances`).
     """
     real, fake = _as_features(real, "real"), _as_features(fake, "fake")
-    real_radii = _knn_radii(real, tuple(sorted({k_pr, k_dc})))
-    real_pr, real_dc, fake_pr = real_radii[k_pr], real_radii[k_dc], _knn_radii(fake, (k_pr,))[k_pr]
-    fake_pr32 = torch.from_numpy(fake_pr.astype(np.float32))[None, :]
+    real_points, fake_points = _Points(real), _Points(fake)
+    real_radii = _knn_radii(real_points, tuple(sorted({k_pr, k_dc})))
+    real_pr, real_dc, fake_pr = real_radii[k_pr], real_radii[k_dc], _knn_radii(fake_points, (k_pr,))[k_pr]
+    fake_pr32 = torch.from_numpy(fake_pr).float()[None, :]
     fake_in_real_ball = torch.zeros(len(fake), dtype=torch.bool)
     real_balls_per_fake = torch.zeros(len(fake), dtype=torch.int64)
     real_near_fake = np.zeros(len(real), dtype=bool)
     real_ball_has_fake = np.zeros(len(real), dtype=bool)
-    distances = _SquaredDistances(real, fake)
+    distances = _SquaredDistances(real_points, fake_points)
     for start, block, margin in distances.blocks():  # block: (chunk of reals, M fakes)
         rows = slice(start, start + len(block))
-        pr32 = torch.from_numpy(real_pr[rows].astype(np.float32))[:, None]
-        dc32 = torch.from_numpy(real_dc[rows].astype(np.float32))[:, None]
-        in_pr, in_dc, in_fake = block <= pr32, block <= dc32, block <= fake_pr32
-        near = ((block - pr32).abs() <= margin) | ((block - dc32).abs() <= margin) | ((block - fake_pr32).abs() <= margin)
-        i, j = torch.nonzero(near, as_tuple=True)
-        if len(i):  # decide the pairs near a threshold exactly
-            values = distances.exact(start, i.numpy(), j.numpy())
-            in_pr[i, j] = torch.from_numpy(values <= real_pr[start + i.numpy()])
-            in_dc[i, j] = torch.from_numpy(values <= real_dc[start + i.numpy()])
-            in_fake[i, j] = torch.from_numpy(values <= fake_pr[j.numpy()])
+        low, high = block - margin, block + margin  # the exact value lies in [low, high]
+        inside, unsure = [], torch.zeros_like(block, dtype=torch.bool)
+        for radius in (torch.from_numpy(real_pr[rows]).float()[:, None],
+                       torch.from_numpy(real_dc[rows]).float()[:, None], fake_pr32):
+            sure = high <= radius
+            unsure |= (low <= radius) & ~sure
+            inside.append(sure)
+        i, j = torch.nonzero(unsure, as_tuple=True)
+        if len(i):  # decide the pairs near a radius exactly
+            ii, jj = i.numpy(), j.numpy()
+            values = distances.exact(start, ii, jj)
+            for flags, radius in zip(inside, (real_pr[start + ii], real_dc[start + ii], fake_pr[jj])):
+                flags[i, j] = torch.from_numpy(values <= radius)
+        in_pr, in_dc, in_fake = inside
         fake_in_real_ball |= in_pr.any(0)
         real_balls_per_fake += in_dc.sum(0)
         real_ball_has_fake[rows] = in_dc.any(1).numpy()
