@@ -4,6 +4,7 @@ until 2026-12-04, same results checked), and feature extraction images/s (Incept
 the plain TorchScript module at batch 50, as ganforge ran it until 2026-12-04).
 
     python benchmarks/metrics_speed.py [--n 10000] [--dim 2048] [--inception-images 96]
+        [--features REAL.npy,FAKE.npy]   # PRDC also on saved (N, D) features, e.g. Inception's
 
 Memory is the peak of numpy allocations (tracemalloc) during each call. Prints a table.
 """
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--prdc-dims", default="128,2048", help="feature sizes for PRDC (classifier's, Inception's)")
     parser.add_argument("--inception-images", type=int, default=96, help="0 skips the Inception rows")
+    parser.add_argument("--features", help="REAL.npy,FAKE.npy: PRDC also on these saved features")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.n, args.dim))
@@ -111,16 +113,23 @@ def main() -> None:
     rows.append(("FD from statistics, scipy sqrtm form", ref_s, ref_mb, f"{ref:.4f}"))
     kid, kid_s, kid_mb = measure(lambda: kernel_inception_distance(x, y, subsets=100, subset_size=1000))
     rows.append((f"KID, 100 subsets of 1000 ({args.dim}-d)", kid_s, kid_mb, f"{kid[0]:.5f}"))
+    sets = []
     for dim in map(int, args.prdc_dims.split(",")):
         # Non-negative like ReLU features; the fakes partly overlap the reals.
         a = np.abs(x[:, :dim])
         b = np.abs(np.concatenate([x[: args.n // 2, :dim] + 0.3 * y[: args.n // 2, :dim], y[args.n // 2:, :dim]]))
+        sets.append((f"{args.n} vs {args.n} ({dim}-d)", a, b))
+    if args.features:
+        real_path, fake_path = args.features.split(",")
+        a, b = np.load(real_path).astype(np.float64), np.load(fake_path).astype(np.float64)
+        sets.append((f"{len(a)} vs {len(b)} ({a.shape[1]}-d, {real_path} vs {fake_path})", a, b))
+    for label, a, b in sets:
         old, old_s, old_mb = measure(lambda: prdc_float64_cdist(a, b))
         prdc, prdc_s, prdc_mb = measure(lambda: precision_recall_density_coverage(a, b))
         same = max(abs(prdc[k] - old[k]) for k in old)
-        rows.append((f"PRDC, {args.n} vs {args.n} ({dim}-d), float64 cdist (before)", old_s, old_mb,
+        rows.append((f"PRDC, {label}, float64 cdist (before)", old_s, old_mb,
                      ", ".join(f"{k} {v:.4f}" for k, v in old.items())))
-        rows.append((f"PRDC, {args.n} vs {args.n} ({dim}-d), float32 + exact near thresholds", prdc_s, prdc_mb,
+        rows.append((f"PRDC, {label}, float32 + exact near thresholds", prdc_s, prdc_mb,
                      f"{old_s / prdc_s:.1f}x; largest difference {same:.1e}"))
     extractor = mnist_classifier_extractor()
     images = torch.rand(5000, 1, 28, 28) * 2 - 1
