@@ -401,6 +401,56 @@ def test_compile_falls_back_to_eager_with_a_message(tmp_path, monkeypatch, caplo
     trainer.fit()
 
 
+class CompiledButBroken(torch.nn.Module):
+    """What a compiled network that fails in its first step looks like to the trainer."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("expected size 512==512, stride 16==1 at dim=1\nwhile executing convolution_backward")
+
+
+def metrics_losses(run_dir):
+    return [(r["loss_d"], r["loss_g"]) for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+            if "loss_d" in r]
+
+
+@pytest.mark.parametrize("compiled", ["broken", "working"])
+def test_a_compiled_step_is_tried_first(tmp_path, monkeypatch, caplog, compiled):
+    # Broken: one warning, then the run trains in eager mode. Working (here the identity): the
+    # trial leaves weights, BatchNorm statistics and gradients as they were. Either way the
+    # losses equal those of a run without --compile.
+    wrap = CompiledButBroken if compiled == "broken" else (lambda module: module)
+    monkeypatch.setattr(torch, "compile", lambda fn, *a, **k: wrap(fn) if isinstance(fn, torch.nn.Module) else fn)
+    eager = train(tiny_config(tmp_path / "e", steps=4, log_every=1), progress=False)
+    reference = Trainer(tiny_config(tmp_path / "x", steps=4), tmp_path / "x" / "r", progress=False)
+    trainer = Trainer(tiny_config(tmp_path / "c", steps=4, log_every=1, compile=True), tmp_path / "c" / "r",
+                      progress=False)
+    if compiled == "broken":
+        assert trainer.train_generator is trainer.generator
+        assert caplog.text.count("--compile: the compiled networks failed on a trial step (RuntimeError: expected "
+                                 "size 512==512, stride 16==1 at dim=1); training in eager mode") == 1
+    for mine, theirs in ((trainer.generator, reference.generator), (trainer.discriminator, reference.discriminator)):
+        for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values()):
+            assert torch.equal(a, b), name
+        assert all(p.grad is None for p in mine.parameters())
+    assert metrics_losses(trainer.fit()) == metrics_losses(eager)
+
+
+@pytest.mark.slow
+def test_real_compile_matches_eager_on_cpu(tmp_path):
+    from ganforge.device import compile_available
+
+    if not compile_available(torch.device("cpu")):
+        pytest.skip("torch.compile is not usable here (no C++ compiler)")
+    compiled = train(tiny_config(tmp_path / "c", steps=4, log_every=1, compile=True), progress=False)
+    eager = train(tiny_config(tmp_path / "e", steps=4, log_every=1), progress=False)
+    for (cd, cg), (ed, eg) in zip(metrics_losses(compiled), metrics_losses(eager), strict=True):
+        assert cd == pytest.approx(ed, rel=1e-4) and cg == pytest.approx(eg, rel=1e-4)
+
+
 def test_sigterm_saves_like_ctrl_c(tmp_path, monkeypatch):
     real_step, calls = trainer_module.train_step, {"n": 0}
 

@@ -34,14 +34,14 @@ from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
 from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
 from ganforge.metrics import HIGHER_IS_BETTER
-from ganforge.models import build_discriminator, build_generator
+from ganforge.models import build_discriminator, build_generator, generate
 from ganforge.training import distributed
 from ganforge.training.batches import BatchStream
 from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
 from ganforge.training.ema import EMA
 from ganforge.training.health import DiversityProbe, HealthEvent, HealthMonitor, gradient_norm
 from ganforge.training.loggers import RunLogger, build_logger
-from ganforge.training.step import Players, StepOptions, train_step
+from ganforge.training.step import Players, StepOptions, critic, train_step
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,39 @@ class Trainer:
         self.train_generator = distributed.wrap(self.generator, self.dist, self.device)
         self.train_discriminator = distributed.wrap(self.discriminator, self.dist, self.device)
         if t.compile and compile_available(self.device):
-            self.train_generator = torch.compile(self.train_generator)
-            self.train_discriminator = torch.compile(self.train_discriminator)
+            compiled = torch.compile(self.train_generator), torch.compile(self.train_discriminator)
+            if self._trial_step(*compiled):
+                self.train_generator, self.train_discriminator = compiled
         # fp16 needs loss scaling (its range is small); one scaler per optimizer.
         self.scalers = ((grad_scaler(self.precision, self.device), grad_scaler(self.precision, self.device))
                         if self.precision == "fp16" else None)
+
+    def _trial_step(self, generator: torch.nn.Module, discriminator: torch.nn.Module) -> bool:
+        """Compile and run G and D forward and backward once on 2 throwaway inputs (weights,
+        optimisers and BatchNorm statistics left as they were). False, after one warning, when
+        compiling or running fails: training then goes on in eager mode."""
+        c = self.config
+        rng = torch.Generator().manual_seed(0)
+        z = torch.randn(2, c.model.latent_dim, generator=rng).to(self.device)
+        labels = torch.zeros(2, dtype=torch.int64, device=self.device) if self.num_classes else None
+        buffers = [(b, b.detach().clone()) for net in (self.generator, self.discriminator) for b in net.buffers()]
+        try:
+            with self.autocast():
+                fake = generate(generator, z, labels)
+                logits = critic(discriminator, fake.contiguous(memory_format=self.memory_format), labels)[0]
+            logits.float().sum().backward()
+            return True
+        except Exception as exc:  # noqa: BLE001 - any compiler or runtime failure: eager mode, said once
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            log.warning("--compile: the compiled networks failed on a trial step (%s: %s); training in eager mode",
+                        type(exc).__name__, first[:200])
+            return False
+        finally:
+            with torch.no_grad():
+                for buffer, saved in buffers:
+                    buffer.copy_(saved)
+            for net in (self.generator, self.discriminator):
+                net.zero_grad(set_to_none=True)
 
     def _build_keeper(self, evaluator_factory: EvaluatorFactory | None) -> BestKeeper | None:
         t = self.config.train
