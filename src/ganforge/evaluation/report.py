@@ -62,9 +62,15 @@ def check_comparable(a: dict, b: dict) -> None:
     pa, pb = a.get("protocol", a), b.get("protocol", b)
     if not pa or not pb:
         raise DataError("a report without a protocol (made before ganforge recorded one) cannot be compared")
-    differences = [f"{key} {pa.get(key)} vs {pb.get(key)}" for key in sorted(set(pa) | set(pb)) if pa.get(key) != pb.get(key)]
+    differences = _differences(pa, pb, "{key} {a} vs {b}")
     if differences:
         raise DataError("scores not comparable: " + "; ".join(differences))
+
+
+def _differences(a: dict, b: dict, form: str) -> list[str]:
+    """`form` ("{key} {a} vs {b}") for each key whose values differ between a and b."""
+    return [form.format(key=key, a=a.get(key), b=b.get(key)) for key in sorted(set(a) | set(b))
+            if a.get(key) != b.get(key)]
 
 
 def _fmt(value: float) -> str:
@@ -141,9 +147,7 @@ class RealFeatures:
                             "make one with `ganforge evaluate ... --save-ref FILE.npz`)")
         if str(arrays["identity"]) != extractor.identity:
             saved = json.loads(str(arrays["settings"])) if "settings" in arrays else {}
-            now = getattr(extractor, "settings", {})
-            differences = [f"{k} {saved.get(k)} there, {now.get(k)} now" for k in sorted(set(saved) | set(now))
-                           if saved.get(k) != now.get(k)]
+            differences = _differences(saved, getattr(extractor, "settings", {}), "{key} {a} there, {b} now")
             raise DataError(f"{path}: made with other {arrays.get('extractor', 'unknown')} features "
                             f"than the {extractor.name} extractor in use"
                             + (f" ({'; '.join(differences)})" if differences else ""))

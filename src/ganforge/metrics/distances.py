@@ -135,9 +135,16 @@ class _SquaredDistances:
         """Yield (row offset, float32 block (rows, len(b)), per-row margin M_i as a (rows, 1) column)."""
         for start in range(0, len(self.a), CHUNK):
             rows = slice(start, min(start + CHUNK, len(self.a)))
-            block = torch.addmm(self.a_sq32[rows, None] + self.b_sq32[None, :], self.a32[rows], self.b32.T, alpha=-2)
-            margin = torch.from_numpy((self.scale * (self.a_sq[rows] + self.b_sq_max)).astype(np.float32))[:, None]
-            yield start, block, margin
+            yield start, self.block(rows), self.margins(rows)
+
+    def block(self, rows: slice, cols: slice = slice(None)) -> torch.Tensor:
+        """float32 squared distances from a[rows] to b[cols]."""
+        return torch.addmm(self.a_sq32[rows, None] + self.b_sq32[None, cols], self.a32[rows], self.b32[cols].T,
+                           alpha=-2)
+
+    def margins(self, rows: slice = slice(None)) -> torch.Tensor:
+        """M_i of the rows of `a`, as a float32 (rows, 1) column."""
+        return torch.from_numpy(self.scale * (self.a_sq[rows] + self.b_sq_max)).float()[:, None]
 
     def exact(self, start: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """float64 squared distances of the pairs (start + i, j): rows with many such pairs get their
@@ -178,6 +185,7 @@ def _knn_radii(points: _Points, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
     if n <= top:
         raise ValueError(f"need more than k={top} samples, got {n}")
     keep = min(n, max(KEEP, top + 1))
+    distances = _SquaredDistances(points, points)
     best = torch.full((n, keep), math.inf)
     where = torch.zeros((n, keep), dtype=torch.int64)
 
@@ -191,15 +199,13 @@ def _knn_radii(points: _Points, ks: tuple[int, ...]) -> dict[int, np.ndarray]:
         rows = slice(i, min(i + CHUNK, n))
         for j in range(i, n, CHUNK):
             cols = slice(j, min(j + CHUNK, n))
-            block = torch.addmm(points.sq32[rows, None] + points.sq32[None, cols], points.x32[rows],
-                                points.x32[cols].T, alpha=-2)
+            block = distances.block(rows, cols)
             if i == j:
                 block.fill_diagonal_(0.0)  # itself: position k is the k-th other
             merge(rows, block, j)
             if i != j:
                 merge(cols, block.T, i)
-    distances = _SquaredDistances(points, points)
-    margin = torch.from_numpy(distances.scale * (points.sq + distances.b_sq_max)).float()[:, None]
+    margin = distances.margins()
     radii = {}
     for k in ks:
         kth = best[:, k:k + 1]

@@ -36,6 +36,7 @@ from ganforge.models import generate
 
 PATIENCE = 3  # consecutive log records (or evaluations) a condition must hold
 EARLY = 3  # records that set the baselines of the ratio checks
+BASELINE_KEYS = ("grad_g", "grad_d", "loss_d", "loss_g")
 DOMINATION_D_FAKE, DOMINATION_D_REAL = 0.05, 0.95
 VANISHING_RATIO = 0.02
 EXPLODING_RATIO = 100.0
@@ -83,16 +84,22 @@ class HealthMonitor:
     early: dict[str, list[float]] = field(default_factory=dict)
     best_diversity: float = 0.0
     best_eval: float | None = None
-    stale_evals: int = 0
 
-    def _baseline(self, key: str, value: float) -> float | None:
-        """The median of a quantity's first EARLY finite values (None until there are EARLY)."""
-        values = self.early.setdefault(key, [])
-        if len(values) < EARLY:
-            if math.isfinite(value):
-                values.append(abs(value))
-            return None
-        return statistics.median(values)
+    def _baselines(self, record: dict[str, Any]) -> dict[str, float]:
+        """The median magnitude of each of BASELINE_KEYS over its first EARLY finite values, for
+        the keys that have them (a record still among the first is not judged against them)."""
+        out = {}
+        for key in BASELINE_KEYS:
+            value = record.get(key)
+            if value is None:
+                continue
+            values = self.early.setdefault(key, [])
+            if len(values) < EARLY:
+                if math.isfinite(value):
+                    values.append(abs(value))
+            else:
+                out[key] = statistics.median(values)
+        return out
 
     def _streak(self, check: str, condition: bool, step: int, seen: str, patience: int = PATIENCE) -> list[HealthEvent]:
         if not condition:
@@ -113,25 +120,18 @@ class HealthMonitor:
         if d_real is not None and d_fake is not None:
             events += self._streak("d-domination", d_fake < DOMINATION_D_FAKE and d_real > DOMINATION_D_REAL, step,
                                    f"D(x) {d_real:.3f}, D(G(z)) {d_fake:.4f}, generator loss {record['loss_g']:.2f}")
+        base = self._baselines(record)
         grad_g = record.get("grad_g")
-        if grad_g is not None:
-            base = self._baseline("grad_g", grad_g)
-            if base is not None and base > 0:
-                events += self._streak("vanishing-gradients", grad_g < VANISHING_RATIO * base, step,
-                                       f"generator gradient norm {grad_g:.2e}, {grad_g / base:.1%} of its early {base:.2e}")
-        exploding = []
-        for key in ("grad_g", "grad_d"):
-            value = record.get(key)
-            base = self._baseline(f"{key}-x", value) if value is not None else None
-            if base is not None and base > 0 and value > EXPLODING_RATIO * base:
-                exploding.append(f"{key} {value:.2e} ({value / base:.0f}x its early {base:.2e})")
+        if base.get("grad_g", 0) > 0:
+            events += self._streak("vanishing-gradients", grad_g < VANISHING_RATIO * base["grad_g"], step,
+                                   f"generator gradient norm {grad_g:.2e}, {grad_g / base['grad_g']:.1%} of its early "
+                                   f"{base['grad_g']:.2e}")
+        exploding = [f"{key} {record[key]:.2e} ({record[key] / base[key]:.0f}x its early {base[key]:.2e})"
+                     for key in ("grad_g", "grad_d") if base.get(key, 0) > 0 and record[key] > EXPLODING_RATIO * base[key]]
         events += self._streak("exploding-gradients", bool(exploding), step, "; ".join(exploding))
-        running = []
-        for key in ("loss_d", "loss_g"):
-            value = record.get(key)
-            base = self._baseline(key, value) if value is not None else None
-            if base is not None and abs(value) > DIVERGENCE_LOSS and abs(value) > DIVERGENCE_RATIO * max(base, 1e-3):
-                running.append(f"{key} {value:.3g} (early {base:.3g})")
+        running = [f"{key} {record[key]:.3g} (early {base[key]:.3g})" for key in ("loss_d", "loss_g")
+                   if key in base and abs(record[key]) > DIVERGENCE_LOSS
+                   and abs(record[key]) > DIVERGENCE_RATIO * max(base[key], 1e-3)]
         events += self._streak("divergence", bool(running), step, "; ".join(running))
         diversity = record.get("diversity")
         if diversity is not None:

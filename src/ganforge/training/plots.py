@@ -34,8 +34,9 @@ def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[d
     for event in events:
         for axis in (top, bottom):
             axis.axvline(event["step"], color="tab:red", lw=0.8, alpha=0.7)
-        top.annotate(event["health"], (event["step"], 1), xycoords=("data", "axes fraction"), rotation=90,
-                     va="top", ha="right", fontsize=7, color="tab:red")
+        bottom.annotate(event["health"], (event["step"], 0.5), xycoords=("data", "axes fraction"), rotation=90,
+                        va="center", ha="center", fontsize=7, color="tab:red",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
