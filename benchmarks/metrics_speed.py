@@ -18,7 +18,7 @@ import tracemalloc
 import numpy as np
 import torch
 
-from ganforge.evaluation import mnist_classifier_extractor
+from ganforge.evaluation import classifier_extractor
 from ganforge.metrics import (
     feature_statistics,
     frechet_distance,
@@ -131,7 +131,7 @@ def main() -> None:
                      ", ".join(f"{k} {v:.4f}" for k, v in old.items())))
         rows.append((f"PRDC, {label}, float32 + exact near thresholds", prdc_s, prdc_mb,
                      f"{old_s / prdc_s:.1f}x; largest difference {same:.1e}"))
-    extractor = mnist_classifier_extractor()
+    extractor = classifier_extractor()
     images = torch.rand(5000, 1, 28, 28) * 2 - 1
     extractor.features(images[:500])  # warm-up
     _, ext_s, _ = measure(lambda: extractor.features(images))

@@ -24,7 +24,7 @@ import numpy as np
 
 import ganforge
 from ganforge.config import build_config
-from ganforge.evaluation import conditional_accuracy, evaluate_images, mnist_classifier_extractor, mnist_reference
+from ganforge.evaluation import conditional_accuracy, evaluate_images, classifier_extractor, mnist_reference
 from ganforge.presets import PRESETS
 from ganforge.training import train
 
@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     figures = Path(args.figures)
     figures.mkdir(parents=True, exist_ok=True)
-    extractor = mnist_classifier_extractor(dataset=args.dataset)
+    extractor = classifier_extractor(dataset=args.dataset)
     reference, floor = mnist_reference(args.n, seed=0, dataset=args.dataset)
     # Evaluation during training scores against MNIST only: off for Fashion-MNIST, so its presets
     # spend the whole budget training.

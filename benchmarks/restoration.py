@@ -27,7 +27,7 @@ from ganforge.data import load_mnist, load_shapes
 from ganforge.data.transforms import to_signed
 from ganforge.io.pictures import check_mask, save_grid
 from ganforge.metrics import psnr, ssim
-from ganforge.models.classifier import load_mnist_classifier
+from ganforge.models.classifier import load_classifier
 
 EXAMPLES = 8
 
@@ -79,7 +79,7 @@ def main() -> None:
         if dataset == "mnist":
             test = load_mnist("test", limit=args.n)
             images, labels = to_signed(test.images), test.labels
-            classifier = load_mnist_classifier().eval()
+            classifier = load_classifier().eval()
         else:
             images, labels, classifier = to_signed(load_shapes(args.n, size, channels, seed=1000).images), None, None
         holes = {"centre box": center_box_mask(size, 0.4), "3 boxes": random_boxes_mask(size, 3, seed=1),

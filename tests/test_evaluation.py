@@ -14,11 +14,11 @@ from ganforge.evaluation import (
     compare,
     evaluate_images,
     images_from_source,
-    mnist_classifier_extractor,
+    classifier_extractor,
     reference_images,
 )
 from ganforge.data.transforms import to_uint8
-from ganforge.models.classifier import packaged_classifier_report
+from ganforge.models.classifier import classifier_report
 from ganforge.training import train
 from tests.conftest import tiny_config
 
@@ -49,13 +49,13 @@ def test_darker_fakes_score_worse():
 
 
 def test_extractor_rejects_the_wrong_shape():
-    extractor = mnist_classifier_extractor()
+    extractor = classifier_extractor()
     with pytest.raises(DataError, match=r"needs images of shape \(N, 1, 28, 28\), got \(2, 3, 28, 28\)"):
         extractor.features(torch.zeros(2, 3, 28, 28))
 
 
 def test_packaged_classifier_is_accurate():
-    report = packaged_classifier_report()
+    report = classifier_report()
     assert report["test_accuracy"] >= 0.99 and "ganforge train-classifier" in report["command"]
 
 
@@ -65,7 +65,7 @@ def test_classifier_recognises_mnist_test_digits():
 
     pytest.importorskip("mnist")
     test = load_mnist("test", limit=500)
-    probs = mnist_classifier_extractor().probabilities(to_signed(test.images))
+    probs = classifier_extractor().probabilities(to_signed(test.images))
     assert (probs.argmax(1) == test.labels.numpy()).mean() >= 0.98
 
 

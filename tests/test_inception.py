@@ -19,7 +19,7 @@ from ganforge.evaluation import (
     find_inception_file,
     images_from_source,
     inception_input,
-    mnist_classifier_extractor,
+    classifier_extractor,
 )
 from ganforge.evaluation.inception import INCEPTION_ENV, tf1_bilinear_matrix
 from ganforge.hashing import sha256_file
@@ -169,7 +169,7 @@ def test_the_same_images_score_zero_whatever_their_source(tmp_path, scripted, mo
     n = 6
     sources = sources_of_the_same_images(tmp_path, n)
     if mode == "mnist-classifier":  # a fixed-input extractor: RGB 16 px are refused, gray ones fitted
-        extractor = mnist_classifier_extractor()
+        extractor = classifier_extractor()
         gray = {k: v[:, :1] if isinstance(v, torch.Tensor) else v for k, v in sources.items()}
         with pytest.raises(DataError, match="needs images of shape"):
             extractor.features(images_from_source(sources["run"], n))

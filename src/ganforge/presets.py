@@ -60,3 +60,16 @@ PRESETS.register("stylegan2-lite")(Preset(
      "train": {"loss": "nonsaturating", "penalty": "r1", "penalty_weight": 0.1, "penalty_every": 16,
                "ema_decay": 0.999}},
 ))
+
+
+# The recipe a run on colour images starts from when no preset or config is named: the winner of
+# benchmarks/colour_default.py (docs/training.md, "Colour data"). Grayscale and small images keep
+# the classic DCGAN defaults, which are best on MNIST (docs/training.md, "Presets on MNIST").
+COLOUR_DEFAULT: str | None = None
+COLOUR_MIN_SIZE = 32
+
+
+def default_preset(channels: int, image_size: int) -> str | None:
+    """The preset implied for data of this shape: COLOUR_DEFAULT for RGB images of at least
+    COLOUR_MIN_SIZE px, None (the schema's DCGAN defaults) otherwise."""
+    return COLOUR_DEFAULT if channels == 3 and image_size >= COLOUR_MIN_SIZE else None

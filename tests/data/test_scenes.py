@@ -45,3 +45,18 @@ def test_bad_glyphs():
         compose_scenes(np.zeros((2, 12, 12)), np.array([0, 1]), n=1)
     with pytest.raises(DataError, match="too small"):
         compose_scenes(*glyphs(), n=1, size=12)
+
+
+def test_scene_images_for_training():
+    pytest.importorskip("mnist")  # made of MNIST train digits
+    from ganforge.data import load_scene_images
+    from ganforge.data.scenes import load_scenes
+
+    data = load_scene_images(6, image_size=32, seed=2)
+    assert data.images.shape == (6, 3, 32, 32) and (data.labels == -1).all()
+    full = load_scenes("train", 6, 64, seed=2).images
+    assert torch.equal(load_scene_images(6, 64, seed=2).images, full)  # composed at 64 px, resized from there
+    assert torch.equal(load_scene_images(4, 64, seed=2).images, full[:4])  # the first n of a longer set
+    gray = load_scene_images(6, 64, channels=1, seed=2).images
+    expected = (full.float() * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    assert gray.shape == (6, 1, 64, 64) and (gray.float() - expected).abs().max() <= 0.5

@@ -18,7 +18,7 @@ from ganforge.io.atomic import check_writable
 from ganforge.io.pictures import save_grid, save_images, save_npy
 from ganforge.models import build_discriminator, build_generator
 from ganforge.models.classifier import packaged_weights_path
-from ganforge.training.classifier import CLASSIFIER_DATA, save_classifier, train_mnist_classifier
+from ganforge.training.classifier import CLASSIFIER_DATA, save_classifier, train_feature_classifier
 
 OUTPUT_FORMATS = ("grid", "files", "npy")
 SEEDS = Int(0, MAX_SEED)  # the seeds of every command but train (whose range is the run schema's)
@@ -138,18 +138,19 @@ def download_mnist(dest: Path, mirror: str) -> None:
 
 @click.command("train-classifier")
 @click.option("--dataset", default="mnist", show_default=True, type=click.Choice(list(CLASSIFIER_DATA)),
-              help="Digits, or Fashion-MNIST (its classifier is the fashion-classifier extractor).")
-@click.option("--epochs", default=4, show_default=True, type=Int(min=1, max=1000))
+              help="Whose classifier: mnist (the mnist-classifier extractor), fashion-mnist (fashion-classifier) "
+                   "or scenes (scenes-classifier: the colour shapes and digit scenes).")
+@click.option("--epochs", type=Int(min=1, max=1000), help="Passes over the data [mnist, fashion-mnist: 4; scenes: 12].")
 @click.option("--seed", default=0, show_default=True, type=SEEDS)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .safetensors (a .json report goes beside it) [the packaged file].")
-def train_classifier(dataset: str, epochs: int, seed: int, device: str, out: Path | None) -> None:
+def train_classifier(dataset: str, epochs: int | None, seed: int, device: str, out: Path | None) -> None:
     """Train the classifier used for evaluation features (FD/KID/IS, class coverage)."""
 
     path = check_writable(out or packaged_weights_path(dataset), what="--out")
-    model, report = train_mnist_classifier(epochs=epochs, seed=seed, device=resolve_device(device), dataset=dataset)
-    report["command"] = f"ganforge train-classifier --dataset {dataset} --epochs {epochs} --seed {seed}"
+    model, report = train_feature_classifier(dataset, epochs, seed=seed, device=resolve_device(device))
+    report["command"] = f"ganforge train-classifier --dataset {dataset} --epochs {report['epochs']} --seed {seed}"
     save_classifier(model, report, path)
     click.echo(f"test accuracy {report['test_accuracy']:.4f} (valid {report['valid_accuracy']:.4f}); wrote {path}")
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 from ganforge.data.fashion_mnist import load_fashion_mnist
 from ganforge.data.image_folder import load_image_folder
 from ganforge.data.mnist import load_mnist
+from ganforge.data.scenes import load_scene_images
 from ganforge.data.shapes import load_shapes, make_shapes
 from ganforge.data.tensor_dataset import UNLABELLED, ImageTensorDataset
 from ganforge.errors import DataError
@@ -15,7 +16,7 @@ from ganforge.registry import Registry
 if TYPE_CHECKING:  # the run schema sits above the data it names
     from ganforge.config import DataConfig
 
-__all__ = ["DATASETS", "build_dataset", "load_fashion_mnist", "load_image_folder", "load_mnist", "load_shapes", "make_shapes",
+__all__ = ["DATASETS", "build_dataset", "load_fashion_mnist", "load_image_folder", "load_mnist", "load_scene_images", "load_shapes", "make_shapes",
            "ImageTensorDataset", "UNLABELLED"]
 
 DatasetBuilder = Callable[["DataConfig", bool], ImageTensorDataset]
@@ -45,6 +46,11 @@ def _folder(config: DataConfig, progress: bool) -> ImageTensorDataset:
 @DATASETS.register("shapes")
 def _shapes(config: DataConfig, progress: bool) -> ImageTensorDataset:
     return load_shapes(config.limit or 2048, config.image_size, config.channels)
+
+
+@DATASETS.register("scenes")
+def _scenes(config: DataConfig, progress: bool) -> ImageTensorDataset:
+    return load_scene_images(config.limit or 4096, config.image_size, config.channels, digits_path=config.path)
 
 
 def build_dataset(config: DataConfig, progress: bool = False) -> ImageTensorDataset:

@@ -17,6 +17,8 @@ import torch
 from PIL import Image
 
 from ganforge.data.mnist import load_mnist
+from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
+from ganforge.data.transforms import resize_tensor, to_gray
 from ganforge.errors import DataError
 
 SCENE_CLASSES = ["background"] + [str(d) for d in range(10)]
@@ -109,3 +111,17 @@ def load_scenes(split: str = "train", n: int = 2000, size: int = 64, seed: int =
         raise DataError(f"split must be train or test, got {split!r}")
     digits = load_mnist("train" if split == "train" else "test", path=digits_path)
     return compose_scenes(digits.images[:, 0].numpy(), digits.labels.numpy(), n, size, seed + SPLIT_SEEDS[split])
+
+
+SCENE_SIZE = 64  # scenes are composed at this size and resized to the size a run asks for
+
+
+def load_scene_images(n: int = 4096, image_size: int = SCENE_SIZE, channels: int = 3, seed: int = 0,
+                      digits_path: str | None = None) -> ImageTensorDataset:
+    """n digit scenes (MNIST train digits) as an unlabelled image dataset for GAN training: composed
+    at 64x64 and resized (antialiased bilinear) to `image_size`; grayscale when channels == 1."""
+    check_memory("scenes", n, SCENE_SIZE * SCENE_SIZE * (3 * 9 + 8 * 2))  # float canvas, uint8 image, masks
+    images = load_scenes("train", n, SCENE_SIZE, seed, digits_path).images
+    if channels == 1:
+        images = to_gray(images)
+    return ImageTensorDataset(resize_tensor(images, image_size))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
+from ganforge.data.transforms import to_gray
 
 SHAPE_CLASSES = ["circle", "square", "triangle"]
 
@@ -78,7 +79,6 @@ def load_shapes(n: int = 2048, image_size: int = 32, channels: int = 3, seed: in
     scenes = make_shapes(n, image_size, seed, max_shapes=1)
     images = scenes.images
     if channels == 1:
-        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-        images = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+        images = to_gray(images)
     labels = torch.stack([lab[0] for lab in scenes.labels])
     return ImageTensorDataset(images, labels, SHAPE_CLASSES)

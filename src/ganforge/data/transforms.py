@@ -73,3 +73,9 @@ def resize_tensor(images: torch.Tensor, size: int) -> torch.Tensor:
         images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
     )
     return resized.round().clamp(0, 255).to(torch.uint8)
+
+
+def to_gray(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) uint8 RGB -> (N, 1, H, W) uint8 luma (ITU-R 601 weights, as Pillow's "L")."""
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)

@@ -13,7 +13,7 @@ import torch
 from ganforge.device import resolve_device
 from ganforge.evaluation.cache import default_cache_dir
 from ganforge.errors import DataError
-from ganforge.evaluation.extractors import FeatureExtractor, mnist_classifier_extractor
+from ganforge.evaluation.extractors import CLASSIFIER_EXTRACTORS, FeatureExtractor, classifier_extractor
 from ganforge.evaluation.inception import DEFAULT_FID_MODE, InceptionExtractor, check_fid_mode
 from ganforge.evaluation.report import (METRICS, RealFeatures, Report, check_metrics, conditional_accuracy,
                                         evaluate_features, real_features)
@@ -23,9 +23,8 @@ from ganforge.registry import Registry
 
 # name -> build(device, inception file or None, accepted SHA-256 or None, FID mode)
 EXTRACTORS: Registry[Callable[[torch.device, Path | None, str | None, str], FeatureExtractor]] = Registry("extractor")
-EXTRACTORS.register("mnist-classifier")(lambda device, path, sha256, mode: mnist_classifier_extractor(device))
-EXTRACTORS.register("fashion-classifier")(
-    lambda device, path, sha256, mode: mnist_classifier_extractor(device, "fashion-mnist"))
+for _dataset, _name in CLASSIFIER_EXTRACTORS.items():
+    EXTRACTORS.register(_name)(lambda device, path, sha256, mode, dataset=_dataset: classifier_extractor(device, dataset))
 EXTRACTORS.register("inception")(lambda device, path, sha256, mode: InceptionExtractor(path, sha256, device, mode=mode))
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from ganforge.data.transforms import to_signed
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels
-from ganforge.models.classifier import load_mnist_classifier, packaged_weights_path
+from ganforge.models.classifier import CLASSIFIER_SHAPES, load_classifier, packaged_weights_path
 
 
 class FeatureExtractor(Protocol):
@@ -83,9 +83,17 @@ class ModuleExtractor:
         return self._run(images, lambda x: torch.softmax(self.module(x).float(), 1))
 
 
-def mnist_classifier_extractor(device: str | torch.device = "cpu", dataset: str = "mnist") -> ModuleExtractor:
-    """Features and class probabilities of ganforge's classifier for `dataset` (mnist: the
-    "mnist-classifier" extractor; fashion-mnist: "fashion-classifier"), 1x28x28 inputs."""
-    name = "mnist-classifier" if dataset == "mnist" else "fashion-classifier"
-    return ModuleExtractor(load_mnist_classifier(packaged_weights_path(dataset), device=device), name, (1, 28, 28),
-                           has_logits=True, device=device)
+# The extractor name of each packaged classifier (models/classifier.py).
+CLASSIFIER_EXTRACTORS = {"mnist": "mnist-classifier", "fashion-mnist": "fashion-classifier",
+                         "scenes": "scenes-classifier"}
+
+
+def classifier_extractor(device: str | torch.device = "cpu", dataset: str = "mnist") -> ModuleExtractor:
+    """Features (and, for the one-class-per-image data, class probabilities) of ganforge's
+    classifier for `dataset`: mnist ("mnist-classifier", 1x28x28), fashion-mnist
+    ("fashion-classifier"), scenes ("scenes-classifier", 3x32x32: the colour shapes and digit
+    scenes; it says which classes appear, so it gives no probabilities for IS)."""
+    shape = CLASSIFIER_SHAPES[dataset]
+    input_shape = (shape["channels"], shape["image_size"], shape["image_size"])
+    return ModuleExtractor(load_classifier(packaged_weights_path(dataset), device=device),
+                           CLASSIFIER_EXTRACTORS[dataset], input_shape, has_logits=dataset != "scenes", device=device)

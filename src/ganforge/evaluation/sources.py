@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.data import load_fashion_mnist, load_mnist
+from ganforge.data import load_fashion_mnist, load_mnist, load_scene_images, load_shapes
 from ganforge.api import load
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels, npy_pixels, read_picture_folder
@@ -54,24 +54,21 @@ def images_from_source(source: str | Path, n: int, image_size: int | None = None
 
 def reference_images(ref: str, n: int, image_size: int | None = None,
                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(reference images, held-out real images for the floor or None) for --ref: "mnist"
-    (train vs test), a run (2n samples), or a folder / .npy (two random disjoint halves when it
+    """(reference images, held-out real images for the floor or None) for --ref: a dataset name
+    (see REFERENCE_DATASETS), a run (2n samples), or a folder / .npy (two random disjoint halves when it
     has 2n images, else all as reference and no floor)."""
     if ref in REFERENCE_DATASETS:
-        reference, floor = mnist_reference(n, seed, ref)
+        reference, floor = REFERENCE_DATASETS[ref](n, seed)
         return fit_pixels(reference, None, image_size), fit_pixels(floor, None, image_size)
     path = Path(ref)
     if not path.exists():
-        raise DataError(f"--ref {ref}: not found (expected mnist, fashion-mnist, a folder of images, a .npy or a .npz)")
+        raise DataError(f"--ref {ref}: not found (expected {', '.join(REFERENCE_DATASETS)}, a folder of images, "
+                        "a .npy or a .npz)")
     images = images_from_source(path, 2 * n, image_size, seed) if _is_run(path) else _all_images(path, image_size)
     if len(images) < n:
         raise DataError(f"--ref {ref}: has {len(images)} images, fewer than --n {n}")
     images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))]
     return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images, None)
-
-
-# --ref names: datasets whose train split is the reference and test split the floor.
-REFERENCE_DATASETS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
 
 def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +78,27 @@ def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torc
         label = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
         raise DataError(f"--n {n}: {label} test has 10,000 images, so the real-vs-real floor allows n <= 10000")
     rng = torch.Generator().manual_seed(seed)
-    load = REFERENCE_DATASETS[dataset]
+    load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[dataset]
     train, test = load("train"), load("test")
     pick = lambda ds: ds.images[torch.randperm(len(ds), generator=rng)[:n]]  # noqa: E731
     return pick(train), pick(test)
+
+
+PROCEDURAL_FLOOR_SEED = 1_000_003  # the floor's images are made from this seed (runs train on seed 0's)
+
+
+def procedural_reference(name: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the first n images `--dataset shapes` or `scenes` trains on, n others made from another
+    seed) at 64x64 RGB: reference and floor."""
+    load = {"shapes": load_shapes, "scenes": load_scene_images}[name]
+    return tuple(load(n, 64, 3, seed=seed).images for seed in (0, PROCEDURAL_FLOOR_SEED))  # type: ignore[return-value]
+
+
+# --ref names -> (n, seed) -> (reference, floor): MNIST and Fashion-MNIST train vs test (n random
+# images of each); the procedural colour data: the run's training images vs others (seed unused).
+REFERENCE_DATASETS = {
+    "mnist": lambda n, seed: mnist_reference(n, seed, "mnist"),
+    "fashion-mnist": lambda n, seed: mnist_reference(n, seed, "fashion-mnist"),
+    "shapes": lambda n, seed: procedural_reference("shapes", n),
+    "scenes": lambda n, seed: procedural_reference("scenes", n),
+}

@@ -1,8 +1,11 @@
-"""A small MNIST classifier: the project's own feature extractor for evaluating digit GANs.
+"""Small classifiers that serve as ganforge's own feature extractors: one per kind of data it
+trains on without Inception (MNIST, Fashion-MNIST, and the procedural colour data: shapes and
+digit scenes).
 
-images (N, 1, 28, 28) in [-1, 1] -> logits (N, 10); `features()` gives the 128-d penultimate
-activations used for Frechet distance / KID on MNIST. Its trained weights ship with the package
-(models/weights/mnist_classifier.safetensors, made by `ganforge train-classifier`).
+images (N, C, S, S) in [-1, 1] -> logits (N, K); `features()` gives the 128-d penultimate
+activations used for Frechet distance / KID. Trained weights ship with the package
+(models/weights/<name>_classifier.safetensors, made by `ganforge train-classifier`), with a
+JSON report beside them that also records the network's shape.
 """
 
 from __future__ import annotations
@@ -17,27 +20,39 @@ from torch import nn
 
 from ganforge.errors import CheckpointError
 
-WEIGHTS_NAME = "mnist_classifier"
 FEATURE_DIM = 128
+# The shape of each packaged classifier's network (the MNIST one is the default SmallClassifier).
+CLASSIFIER_SHAPES = {
+    "mnist": {"channels": 1, "image_size": 28, "num_classes": 10},
+    "fashion-mnist": {"channels": 1, "image_size": 28, "num_classes": 10},
+    # Shapes (circle, square, triangle) and digit scenes (which of 0-9 appear), 64 px data seen at 32 px.
+    "scenes": {"channels": 3, "image_size": 32, "num_classes": 13},
+}
 
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-class MNISTClassifier(nn.Module):
-    def __init__(self, num_classes: int = 10, dropout: float = 0.3) -> None:
+class SmallClassifier(nn.Module):
+    """Two stages of two 3x3 convs and a 2x2 max-pool, then a 128-unit layer and the class head."""
+
+    def __init__(self, num_classes: int = 10, dropout: float = 0.3, channels: int = 1, image_size: int = 28) -> None:
         super().__init__()
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4, got {image_size}")
+        self.input_shape = (channels, image_size, image_size)
+        inner = image_size // 4
         self.body = nn.Sequential(
-            *_conv(1, 32), *_conv(32, 32), nn.MaxPool2d(2),      # 14x14
-            *_conv(32, 64), *_conv(64, 64), nn.MaxPool2d(2),     # 7x7
-            nn.Flatten(), nn.Linear(64 * 7 * 7, FEATURE_DIM), nn.ReLU(inplace=True),
+            *_conv(channels, 32), *_conv(32, 32), nn.MaxPool2d(2),   # S/2
+            *_conv(32, 64), *_conv(64, 64), nn.MaxPool2d(2),         # S/4
+            nn.Flatten(), nn.Linear(64 * inner * inner, FEATURE_DIM), nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(FEATURE_DIM, num_classes)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 28, 28) in [-1, 1] -> (N, 128) non-negative features."""
+        """(N, C, S, S) in [-1, 1] -> (N, 128) non-negative features."""
         return self.body(images)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -45,23 +60,32 @@ class MNISTClassifier(nn.Module):
 
 
 def packaged_weights_path(dataset: str = "mnist") -> Path:
-    """The shipped classifier weights for `dataset` (mnist, fashion-mnist)."""
-    name = WEIGHTS_NAME if dataset == "mnist" else f"{dataset.replace('-', '_')}_classifier"
+    """The shipped classifier weights for `dataset` (mnist, fashion-mnist, scenes)."""
+    if dataset not in CLASSIFIER_SHAPES:
+        raise ValueError(f"no packaged classifier for {dataset!r} (have {', '.join(CLASSIFIER_SHAPES)})")
+    name = f"{dataset.replace('-', '_')}_classifier"
     return Path(str(resources.files("ganforge.models") / "weights" / f"{name}.safetensors"))
 
 
-def load_mnist_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> MNISTClassifier:
-    """The trained classifier in eval mode (default: the weights shipped with ganforge)."""
+def load_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> SmallClassifier:
+    """A trained classifier in eval mode (default: the MNIST weights shipped with ganforge). Its
+    shape comes from the JSON report beside the weights (MNIST's when there is none)."""
     path = Path(path) if path is not None else packaged_weights_path()
     if not path.is_file():
-        raise CheckpointError(f"{path}: MNIST classifier weights not found "
-                              "(make them with `ganforge train-classifier`)")
-    model = MNISTClassifier()
-    model.load_state_dict(load_file(str(path)))
+        raise CheckpointError(f"{path}: classifier weights not found (make them with `ganforge train-classifier`)")
+    report = classifier_report(path)
+    shape = {key: report.get(key, default) for key, default in CLASSIFIER_SHAPES["mnist"].items()}
+    model = SmallClassifier(**shape)
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit a classifier of shape {shape}: "
+                              f"{str(exc).splitlines()[0]}") from None
     return model.to(device).eval()
 
 
-def packaged_classifier_report() -> dict:
-    """Test accuracy and provenance recorded when the shipped weights were trained."""
-    path = packaged_weights_path().with_suffix(".json")
-    return json.loads(path.read_text()) if path.is_file() else {}
+def classifier_report(path: str | Path | None = None) -> dict:
+    """Test accuracy, provenance and network shape recorded when the weights at `path` were trained
+    (default: the shipped MNIST ones); {} when no report lies beside them."""
+    report = (Path(path) if path is not None else packaged_weights_path()).with_suffix(".json")
+    return json.loads(report.read_text()) if report.is_file() else {}
