@@ -119,3 +119,36 @@ def test_build_config_layers_file_preset_and_overrides(tmp_path):
         build_config(overrides={"train.penalty_weight": 5.0})
     with pytest.raises(ConfigError, match="unknown setting 'train.speed'"):
         build_config(overrides={"train.speed": 5.0})
+
+
+COLOUR = {"data.dataset": "folder", "data.path": "pictures", "data.channels": 3}
+
+
+def test_colour_images_start_from_the_measured_default(tmp_path):
+    from ganforge.presets import COLOUR_DEFAULT, PRESETS
+
+    assert COLOUR_DEFAULT in PRESETS.names()
+    expected = PRESETS.get(COLOUR_DEFAULT).apply(RunConfig().to_dict())
+    for size in (32, 64, 128):
+        config = build_config(overrides={**COLOUR, "data.image_size": size}).to_dict()
+        assert [config[s] for s in ("model", "optim", "train")] == [expected[s] for s in ("model", "optim", "train")]
+    # Flags still win over it; a named preset or a config file replaces it.
+    tuned = build_config(overrides={**COLOUR, "data.image_size": 64, "optim.lr_g": 1e-3})
+    assert tuned.optim.lr_g == 1e-3
+    named = build_config(preset="dcgan", overrides={**COLOUR, "data.image_size": 64})
+    assert (named.model.arch, named.train.augment, named.optim.beta1) == ("dcgan", None, 0.5)
+    RunConfig().save(tmp_path / "c.json")
+    from_file = build_config(tmp_path / "c.json", overrides={**COLOUR, "data.image_size": 64})
+    assert from_file.model == RunConfig().model and from_file.train.augment is None
+
+
+@pytest.mark.parametrize("overrides", [{},  # MNIST
+                                       {"data.dataset": "shapes", "data.image_size": 16, "data.channels": 3},
+                                       {**COLOUR, "data.channels": 1, "data.image_size": 64}])
+def test_grayscale_and_small_images_keep_the_classic_dcgan(overrides):
+    from ganforge.config import implied_preset
+
+    assert implied_preset(None, None, overrides) is None
+    config = build_config(overrides=overrides)
+    assert (config.model, config.optim) == (RunConfig().model, RunConfig().optim)
+    assert config.train.augment is None and config.train.loss == "nonsaturating"

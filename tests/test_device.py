@@ -33,3 +33,26 @@ def test_autocast_and_scaler_follow_precision():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
     assert d.grad_scaler("fp32", cpu) is None and d.grad_scaler("bf16", cpu) is None
     assert isinstance(d.grad_scaler("fp16", cpu), torch.amp.GradScaler)
+
+
+def test_data_placement():
+    from ganforge.device import DEVICE_DATA_SHARE, data_placement
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
+    assert data_placement(10**12, cpu) == "host" and data_placement(1, cpu) == "host"  # CPU: never copied
+    free = 80 << 30
+    assert data_placement(int(DEVICE_DATA_SHARE * free), gpu, free_bytes=free) == "device"
+    assert data_placement(int(DEVICE_DATA_SHARE * free) + 1, gpu, free_bytes=free) == "pinned"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_batches_live_on_the_gpu_when_they_fit():
+    from ganforge.data import ImageTensorDataset
+    from ganforge.training.batches import BatchStream
+
+    images = torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8)
+    stream = BatchStream(ImageTensorDataset(images), 16, seed=0, device=torch.device("cuda"))
+    on_cpu = BatchStream(ImageTensorDataset(images), 16, seed=0, device=torch.device("cpu"))
+    assert stream.placement == "device" and stream.images.is_cuda
+    for _ in range(5):  # the same batches as on the CPU, across an epoch boundary
+        assert torch.equal(next(stream)[0].cpu(), next(on_cpu)[0])

@@ -157,10 +157,39 @@ def test_eval_every_on_mnist_from_the_cli(tmp_path, capsys):
     assert "best:" in out and (tmp_path / "e" / "best").is_dir()
 
 
-def test_eval_every_rejects_other_shapes(tmp_path, capsys):
-    code = main(["train", "--dataset", "shapes", "--image-size", "16", "--channels", "3", "--steps", "2",
-                 "--eval-every", "1", "--out", str(tmp_path), "--no-progress"])
-    assert code == 2 and "--eval-every needs 1x28x28 images" in capsys.readouterr().err
+def test_eval_every_on_colour_shapes_uses_the_scenes_classifier(tmp_path, capsys):
+    code = main(["train", "--dataset", "shapes", "--image-size", "16", "--channels", "3", "--limit", "64",
+                 "--width", "8", "--batch-size", "16", "--steps", "2", "--eval-every", "2", "--eval-n", "40",
+                 "--out", str(tmp_path), "--name", "s", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    (record,) = [json.loads(line) for line in (tmp_path / "s" / "evaluations.jsonl").read_text().splitlines()]
+    assert record["step"] == 2 and record["fd"] > 0 and "is" not in record  # which classes appear: no IS
+
+
+def test_eval_every_rejects_image_folders_not_shaped_like_mnist(tmp_path, capsys):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((16, 16, 3), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    code = main(["train", "--dataset", "folder", "--data", str(folder), "--image-size", "16", "--channels", "3",
+                 "--steps", "2", "--eval-every", "1", "--out", str(tmp_path), "--no-progress"])
+    assert code == 2 and "--eval-every on an image folder scores it as MNIST" in capsys.readouterr().err
+
+
+def test_scenes_classifier_extractor_on_shapes():
+    from ganforge.data import load_shapes
+    from ganforge.evaluation import EXTRACTORS
+    from ganforge.metrics import frechet_distance_from_features
+
+    extractor = EXTRACTORS.get("scenes-classifier")(torch.device("cpu"), None, None, "clean")
+    assert extractor.input_shape == (3, 32, 32) and extractor.probabilities(torch.zeros(2, 3, 32, 32)) is None
+    a, b = load_shapes(300, 64, seed=0).images, load_shapes(300, 64, seed=5).images
+    noise = torch.randint(0, 256, (300, 3, 64, 64), dtype=torch.uint8)
+    real = extractor.features(a)
+    same = frechet_distance_from_features(real, extractor.features(b))
+    assert real.shape == (300, 128) and same < frechet_distance_from_features(real, extractor.features(noise)) / 20
+    gray = load_shapes(300, 64, channels=1, seed=0).images  # gray is repeated to RGB
+    assert extractor.features(gray).shape == (300, 128)
 
 
 class CountingExtractor(ModuleExtractor):
@@ -210,6 +239,16 @@ def test_reference_statistics_belong_to_their_extractor(tmp_path):
     assert RealFeatures.load(tmp_path / "s.npz", a).reference.shape == (5, 2)
     with pytest.raises(DataError, match="made with other meanpool features than the flat extractor"):
         RealFeatures.load(tmp_path / "s.npz", b)
+
+
+def test_procedural_references_are_the_training_images():
+    from ganforge.data import load_shapes
+
+    reference, floor = reference_images("shapes", 40)
+    assert torch.equal(reference, load_shapes(40, 64, 3, seed=0).images)  # what --dataset shapes trains on
+    assert floor.shape == (40, 3, 64, 64) and not torch.equal(floor, reference)
+    small, _ = reference_images("shapes", 40, image_size=32)
+    assert small.shape == (40, 3, 32, 32)
 
 
 def test_folder_and_run_references(tmp_path, capsys):

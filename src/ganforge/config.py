@@ -191,7 +191,9 @@ class TrainConfig:
     stop_on: str | None = setting(None, "Stop the run, after a checkpoint, when one of these health checks fires: "
                                         "comma-separated names or all, e.g. d-domination,mode-collapse.",
                                   requires="train.health", check=parse_stop_on)
-    eval_every: int | None = setting(None, "Evaluate every N steps (FD/KID/IS, MNIST-shaped data); keeps RUN/best/.",
+    eval_every: int | None = setting(None, "Evaluate every N steps in the features of the data's own classifier "
+                                           "(FD, KID; IS where it names one class per image): mnist, fashion-mnist, "
+                                           "shapes, scenes, folders of 28 px grayscale images; keeps RUN/best/.",
                                      **POSITIVE)
     eval_n: int = setting(2000, "Samples per evaluation.", requires="train.eval_every", low=10)
     best_metric: str = setting("fd", "The evaluation metric that picks RUN/best.", requires="train.eval_every",

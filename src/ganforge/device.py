@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 MEMORY_SHARE = 0.5  # of the machine's physical memory one in-memory array (a dataset, samples) may take
+DEVICE_DATA_SHARE = 0.25  # of an accelerator's free memory a training set may take to live there
 
 
 def memory_budget() -> int:
@@ -49,6 +50,18 @@ def _size(nbytes: int) -> str:
             break
         value, unit = value / 1024, bigger
     return f"{value:.1f} {unit}"
+
+
+def data_placement(nbytes: int, device: torch.device, free_bytes: int | None = None) -> str:
+    """Where a training set of `nbytes` lives while training on `device`: "device" (copied there
+    once; batches are gathered there, no copy per step) when it takes at most DEVICE_DATA_SHARE of
+    the accelerator's free memory (`free_bytes`, asked of CUDA when None), "pinned" (page-locked
+    host memory: each batch's copy runs asynchronously) for a larger set on CUDA, else "host"."""
+    if device.type != "cuda":
+        return "host"
+    if free_bytes is None:
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+    return "device" if nbytes <= DEVICE_DATA_SHARE * free_bytes else "pinned"
 
 
 def resolve_device(name: str | torch.device) -> torch.device:

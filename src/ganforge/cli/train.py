@@ -12,14 +12,20 @@ from typing import Any, Callable
 import click
 
 from ganforge.cli.options import Float, Int
-from ganforge.config import SHORTCUTS, STOP_FIELDS, build_config, schema, schema_field
+from ganforge.config import SHORTCUTS, STOP_FIELDS, build_config, implied_preset, schema, schema_field
 from ganforge.io.checkpoint import find_checkpoint
-from ganforge.presets import PRESETS
+from ganforge.presets import COLOUR_DEFAULT, COLOUR_MIN_SIZE, PRESETS
 from ganforge.schema import SchemaField
 from ganforge.training import resume as resume_run
 from ganforge.training import train as train_run
 
-EPILOG = """\b
+EPILOG = f"""\b
+Which recipe: grayscale images and images under {COLOUR_MIN_SIZE} px (MNIST, Fashion-MNIST) start from the
+classic DCGAN (the defaults shown above); colour images of {COLOUR_MIN_SIZE} px and more (--channels 3: folders,
+shapes, scenes) from --preset {COLOUR_DEFAULT}, which learns there at equal CPU time where the DCGAN's
+discriminator wins outright (docs/training.md, "Colour data"). A named --preset or --config
+replaces that choice; flags override either.
+\b
 Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
 Several processes: torchrun --nproc_per_node N -m ganforge.cli.main train ... (--batch-size is global).
 Ctrl-C or SIGTERM saves a checkpoint and exits; --resume continues exactly where it stopped.
@@ -111,6 +117,10 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, dis
         if discard_newer:
             raise click.UsageError("--discard-newer goes with --resume")
         config = build_config(config_file, preset, overrides)
+        implied = implied_preset(config_file, preset, overrides)
+        if implied is not None and preset is None:
+            click.echo(f"colour images at {config.data.image_size} px: starting from --preset {implied}, the "
+                       f"measured default for colour data (--preset dcgan for the classic DCGAN)")
         run_dir = train_run(config, progress=not no_progress)
     report_run(run_dir)
 

@@ -9,6 +9,7 @@ import torch
 
 from ganforge.data.tensor_dataset import ImageTensorDataset
 from ganforge.data.transforms import to_signed
+from ganforge.device import data_placement
 from ganforge.errors import DataError
 
 
@@ -16,7 +17,8 @@ class BatchStream:
     """Endless (images (N, C, H, W) float in [-1, 1], labels (N,) int64 or None) batches on
     `device`; labels only with `with_labels`. Each epoch is a fresh permutation seeded by (seed,
     epoch); the last incomplete batch of an epoch is dropped. `shard` picks a data-parallel
-    rank's part of each (global) batch."""
+    rank's part of each (global) batch. On an accelerator the uint8 images live in its memory
+    when they fit (`device.data_placement`), else each batch is copied from pinned memory."""
 
     def __init__(self, dataset: ImageTensorDataset, batch_size: int, seed: int,
                  device: torch.device, start_batch: int = 0,
@@ -30,6 +32,10 @@ class BatchStream:
         self.position = start_batch
         self.memory_format, self.with_labels = memory_format, with_labels
         self.shard = shard or (lambda indices: indices)  # a data-parallel rank keeps its slice
+        self.placement = data_placement(dataset.images.nbytes, device)
+        self.images, self.labels = dataset.images, dataset.labels
+        if self.placement == "device":
+            self.images, self.labels = self.images.to(device), self.labels.to(device)
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -42,7 +48,13 @@ class BatchStream:
             self._epoch, self._order = epoch, torch.randperm(len(self.dataset), generator=rng)
         picked = self.shard(self._order[index * self.batch_size:(index + 1) * self.batch_size])
         self.position += 1
-        # Move uint8 pixels, convert on the device: 4x less host-to-device traffic.
-        batch = to_signed(self.dataset.images[picked].to(self.device, non_blocking=True))
-        labels = self.dataset.labels[picked].to(self.device, non_blocking=True) if self.with_labels else None
+        picked = picked.to(self.images.device)
+        # Gather and move uint8 pixels, convert on the device: 4x less host-to-device traffic.
+        batch = to_signed(self._to_device(self.images[picked]))
+        labels = self._to_device(self.labels[picked]) if self.with_labels else None
         return batch.contiguous(memory_format=self.memory_format), labels
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.placement == "pinned":  # page-locked, so the copy overlaps the previous step's work
+            tensor = tensor.pin_memory()
+        return tensor.to(self.device, non_blocking=True)
