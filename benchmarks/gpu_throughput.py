@@ -31,7 +31,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig, build_config
 from ganforge.data import ImageTensorDataset
@@ -108,6 +109,24 @@ def ganforge_rate(config: RunConfig, dataset: ImageTensorDataset, steps: int) ->
         return images / sum((r["step"] - p["step"]) * per_step / r["images_per_s"] for p, r in pairs)
 
 
+class FlopCount(TorchDispatchMode):
+    """Sums torch.utils.flop_counter's formulas over the ops that run (convolutions and matrix
+    products, forward and backward). FlopCounterMode itself also tracks modules with backward
+    hooks, which refuse the double backward of a gradient penalty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
 def flops_per_image(config: RunConfig, dataset: ImageTensorDataset) -> float:
     """Floating-point operations of one training step per real image, averaged over a lazy
     penalty's interval (torch.utils.flop_counter: convolutions and matrix products)."""
@@ -122,9 +141,9 @@ def flops_per_image(config: RunConfig, dataset: ImageTensorDataset) -> float:
         with_penalty, without_penalty = trainer.step_options()
         counts = []
         for options in ((with_penalty, without_penalty) if trainer.penalty is not None else (without_penalty,)):
-            with FlopCounterMode(display=False) as counter:
+            with FlopCount() as counter:
                 train_step(players, options, [next(batches) for _ in range(t.d_steps)], trainer.noise)
-            counts.append(counter.get_total_flops())
+            counts.append(counter.total)
         total = counts[0] if len(counts) == 1 else (counts[0] + (t.penalty_every - 1) * counts[1]) / t.penalty_every
         return total / (t.batch_size * t.d_steps)
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from benchmarks.gpu_throughput import fake_data, flops_per_image, main
+from benchmarks.gpu_throughput import FlopCount, fake_data, flops_per_image, main
 from ganforge.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 
 
@@ -17,6 +17,21 @@ def _config(batch: int, **train) -> RunConfig:
     data = DataConfig(dataset="folder", path="-", image_size=16, channels=3)
     model = ModelConfig(arch="resnet", width=8, latent_dim=8, spectral_norm=True)
     return RunConfig(data=data, model=model, train=TrainConfig(steps=1, batch_size=batch, **train))
+
+
+def test_flop_count_agrees_with_torchs_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 14 * 14, 5))
+    x = torch.randn(4, 3, 16, 16)
+    with FlopCounterMode(display=False) as reference:
+        net(x).sum().backward()
+    with FlopCount() as ours:
+        net(x).sum().backward()
+    # by hand: conv 2*4*8*14*14*27, linear 2*4*1568*5; backward: twice each (weights, inputs) but
+    # the conv's input gradient, which nothing needs
+    by_hand = 3 * 2 * 4 * 1568 * 5 + 2 * 2 * 4 * 8 * 14 * 14 * 27
+    assert ours.total == reference.get_total_flops() == by_hand
 
 
 def test_flops_per_image():
