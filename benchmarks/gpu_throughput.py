@@ -1,9 +1,9 @@
 """Training throughput where GANs are trained: the textbook loop and ganforge side by side on a
 CUDA device, and every preset's images/s and achieved arithmetic rate.
 
-    python benchmarks/gpu_throughput.py                      # cuda: the whole table, < 4 min on one GPU
-    python benchmarks/gpu_throughput.py --device cpu --presets-only   # the preset rows on this CPU
-    python benchmarks/gpu_throughput.py --device cpu --quick          # every row at a tiny size (tests)
+    python -m benchmarks.gpu_throughput                      # cuda: the whole table (not yet run on a GPU)
+    python -m benchmarks.gpu_throughput --device cpu --presets-only   # the preset rows on this CPU
+    python -m benchmarks.gpu_throughput --device cpu --quick          # every row at a tiny size (tests)
 
 Rows, each measured over --steps steps after warm-up (compilation happens in the warm-up):
 - 64x64x3 DCGAN (width 64) at batch 64, 256 and 1024: the textbook loop (pytorch/examples' dcgan
@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from ganforge.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig, build_config
+from ganforge.config import DataConfig, ModelConfig, RunConfig, TrainConfig, build_config
 from ganforge.data import ImageTensorDataset
 from ganforge.device import resolve_precision
 from ganforge.models import build_discriminator, build_generator
@@ -42,6 +42,8 @@ from ganforge.presets import PRESETS
 from ganforge.training import Trainer
 from ganforge.training.batches import BatchStream
 from ganforge.training.step import Players, train_step
+
+from benchmarks.train_throughput import textbook_step
 
 WARMUP = 5
 
@@ -76,21 +78,8 @@ def textbook_loop(config: RunConfig, batch: int, steps: int, device: torch.devic
             synchronize(device)
             start = time.perf_counter()
         real = data[torch.randint(len(data), (batch,), device=device)]
-        net_d.zero_grad()
-        label = torch.full((batch,), 1.0, device=device)
-        err_real = criterion(net_d(real), label)
-        err_real.backward()
-        fake = net_g(torch.randn(batch, latent, device=device))
-        label.fill_(0.0)
-        err_fake = criterion(net_d(fake.detach()), label)
-        err_fake.backward()
-        opt_d.step()
-        net_g.zero_grad()
-        label.fill_(1.0)
-        err_g = criterion(net_d(fake), label)
-        err_g.backward()
-        opt_g.step()
-        _ = (err_real + err_fake).item(), err_g.item()  # what the tutorial prints
+        err_d, err_g = textbook_step(net_g, net_d, opt_g, opt_d, criterion, real, latent)
+        _ = err_d.item(), err_g.item()  # what the tutorial prints
     synchronize(device)
     return steps * batch / (time.perf_counter() - start)
 

@@ -39,6 +39,28 @@ def fake_data(n: int, channels: int, size: int) -> ImageTensorDataset:
     return ImageTensorDataset(images)
 
 
+def textbook_step(net_g: nn.Module, net_d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                  criterion: nn.Module, real: torch.Tensor, latent_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the tutorial loop: D on reals then fakes (two backward passes), G's update through
+    D (which also computes D's weight gradients); returns (D's loss, G's loss)."""
+    batch, device = real.shape[0], real.device
+    net_d.zero_grad()
+    label = torch.full((batch,), 1.0, device=device)
+    err_real = criterion(net_d(real), label)
+    err_real.backward()
+    fake = net_g(torch.randn(batch, latent_dim, 1, 1, device=device))
+    label.fill_(0.0)
+    err_fake = criterion(net_d(fake.detach()), label)
+    err_fake.backward()
+    opt_d.step()
+    net_g.zero_grad()
+    label.fill_(1.0)
+    err_g = criterion(net_d(fake), label)
+    err_g.backward()
+    opt_g.step()
+    return err_real + err_fake, err_g
+
+
 def plain_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> float:
     """images/s of the textbook loop over `steps` steps after warm-up."""
     netG = build_generator(config.model, config.data, seed=0)
@@ -47,7 +69,6 @@ def plain_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> fl
     optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     loader = DataLoader(TensorDataset(dataset.images.float() / 127.5 - 1), batch_size=BATCH, shuffle=True, drop_last=True)
-    latent = config.model.latent_dim
     done, start = 0, None
     while True:
         for (real,) in loader:
@@ -55,20 +76,7 @@ def plain_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> fl
                 start = time.perf_counter()
             if done == WARMUP + steps:
                 return steps * BATCH / (time.perf_counter() - start)
-            netD.zero_grad()
-            label = torch.full((BATCH,), 1.0)
-            errD_real = criterion(netD(real), label)
-            errD_real.backward()
-            fake = netG(torch.randn(BATCH, latent, 1, 1))
-            label.fill_(0.0)
-            errD_fake = criterion(netD(fake.detach()), label)
-            errD_fake.backward()
-            optD.step()
-            netG.zero_grad()
-            label.fill_(1.0)
-            errG = criterion(netD(fake), label)
-            errG.backward()
-            optG.step()
+            textbook_step(netG, netD, optG, optD, criterion, real, config.model.latent_dim)
             done += 1
 
 
