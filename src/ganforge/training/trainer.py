@@ -18,6 +18,7 @@ import logging
 import math
 from dataclasses import replace
 from pathlib import Path
+from contextlib import nullcontext
 from typing import Any, Callable, ContextManager
 
 import torch
@@ -131,10 +132,16 @@ class Trainer:
         labels = torch.zeros(2, dtype=torch.int64, device=self.device) if self.num_classes else None
         buffers = [(b, b.detach().clone()) for net in (self.generator, self.discriminator) for b in net.buffers()]
         try:
-            with self.autocast():
-                fake = generate(generator, z, labels)
-                logits = critic(discriminator, fake.contiguous(memory_format=self.memory_format), labels)[0]
-            logits.float().sum().backward()
+            with self.compiler_settings():
+                # As a training step uses them: D on two batches before one backward, and the
+                # gradient penalty's double backward where the run has one.
+                with self.autocast():
+                    fake = generate(generator, z, labels).contiguous(memory_format=self.memory_format)
+                    loss = sum(critic(discriminator, x, labels)[0].float().sum() for x in (fake.detach(), fake))
+                if self.penalty is not None:
+                    loss = loss + self.weighted_penalty()(lambda x: critic(discriminator, x, labels)[0],
+                                                          fake.detach(), fake.detach())
+                loss.backward()
             return True
         except Exception as exc:  # noqa: BLE001 - any compiler or runtime failure: eager mode, said once
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -147,6 +154,13 @@ class Trainer:
                     buffer.copy_(saved)
             for net in (self.generator, self.discriminator):
                 net.zero_grad(set_to_none=True)
+
+    def compiler_settings(self) -> ContextManager:
+        """What torch.compile needs for this run: a gradient penalty differentiates D's backward
+        again, which compiled backwards with donated buffers refuse, so those are turned off."""
+        if self.config.train.compile and self.penalty is not None:
+            return torch._functorch.config.patch(donated_buffer=False)
+        return nullcontext()
 
     def _build_keeper(self, evaluator_factory: EvaluatorFactory | None) -> BestKeeper | None:
         t = self.config.train
@@ -341,7 +355,8 @@ class Trainer:
         loop.hooks.append(Hook(t.checkpoint_every, finite_then(self.save_checkpoint)))
         loop.on_end = lambda _: self._finish(main, loop)
         try:
-            loop.run(step)
+            with self.compiler_settings():
+                loop.run(step)
         except BaseException:
             self._close_logger()
             if main:  # the curves so far, without hiding the error that stopped the run
