@@ -39,7 +39,7 @@ CANDIDATES = {
                                     "train.penalty_every": 16}),
     "sngan": ("sngan", {}),
     "stylegan2-lite": ("stylegan2-lite", {}),
-    # The presets at width 64 take 8-9x DCGAN's time per step at 64 px; at width 16 about as long as it.
+    # The presets at width 64 take 8-9x DCGAN's time per step at 64 px; at width 16 less than it.
     "sngan (width 16)": ("sngan", {"model.width": 16}),
     "stylegan2-lite (width 16)": ("stylegan2-lite", {"model.width": 16}),
 }

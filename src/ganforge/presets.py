@@ -36,8 +36,8 @@ PRESETS.register("sngan")(Preset(
     SNGAN,
 ))
 PRESETS.register("sngan-small")(Preset(
-    "The sngan preset at width 16 (16 channels in G's last and D's first layer): a step costs about "
-    "what the DCGAN's does at 64 px. The default for colour images of 32 px and more: the best of the "
+    "The sngan preset at width 16 (16 channels in G's last and D's first layer): at 64 px it makes "
+    "more steps per minute than the DCGAN. The default for colour images of 32 px and more: the best of the "
     "recipes compared on colour shapes and digit scenes at equal CPU time (docs/training.md, "
     "\"Colour data\").",
     {**SNGAN, "model": {**SNGAN["model"], "width": 16}},
