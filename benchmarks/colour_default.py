@@ -9,8 +9,9 @@ winner is the default of `ganforge train` on colour data (docs/training.md, "Col
 Each candidate trains for --minutes of wall time with --precision (run it alone on the machine:
 that makes the time equal CPU time), then its generator (the EMA copy where the recipe keeps one)
 draws n samples that are scored against the first n training images: Frechet distance and KID
-in the classifier's 128-d features, precision and recall (k = 5). The floor row scores n real images made from another seed the same way. Results append to
-OUT/results.jsonl, 64-sample grids go to FIGURES/<data>_<candidate>_s<seed>.png.
+in the classifier's 128-d features, precision and recall (k = 5). The floor row scores n real
+images made from another seed the same way. Results append to OUT/results.jsonl, 64-sample grids
+go to FIGURES/<data>_<candidate>_s<seed>.png.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 import ganforge
 from ganforge.config import build_config
 from ganforge.evaluation import classifier_extractor, evaluate_images
+from ganforge.evaluation.report import short_names
 from ganforge.evaluation.sources import procedural_reference
 from ganforge.io.pictures import save_grid
 from ganforge.training import train
@@ -46,18 +48,6 @@ CANDIDATES = {
 METRICS = ("fd", "kid", "precision", "recall")
 
 
-def scores(report_values: dict[str, float]) -> dict[str, float]:
-    """Report rows ("FD (scenes-classifier features)", "KID (...)", "precision", ...) -> short names."""
-    out = {}
-    for key, value in report_values.items():
-        for short in ("fd", "kid"):
-            if key.lower().startswith(short + " ("):
-                out[short] = value
-        if key in ("precision", "recall"):
-            out[key] = value
-    return out
-
-
 def run_candidate(data: str, name: str, seed: int, args, extractor, real: tuple[torch.Tensor, torch.Tensor]) -> dict:
     preset, overrides = CANDIDATES[name]
     settings = {"data.dataset": data, "data.image_size": 64, "data.channels": 3, "train.minutes": args.minutes,
@@ -74,7 +64,7 @@ def run_candidate(data: str, name: str, seed: int, args, extractor, real: tuple[
     health = [r["health"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "health" in r]
     result = {"data": data, "candidate": name, "seed": seed, "steps": gan.step, "seconds": round(seconds, 1),
               "minutes": args.minutes, "train_precision": args.precision, "n": args.n,
-              **scores(report.model), "floor": scores(report.floor),
+              **short_names(report.model), "floor": short_names(report.floor),
               "health": sorted(set(health)), "torch": torch.__version__, "threads": torch.get_num_threads()}
     with open(Path(args.out) / "results.jsonl", "a") as out:
         out.write(json.dumps(result) + "\n")

@@ -293,3 +293,12 @@ def test_the_fashion_classifier_ships_with_its_report():
         probabilities = extractor.probabilities(to_signed(test.images))
         accuracy = float((probabilities.argmax(1) == test.labels.numpy()).mean())
         assert accuracy == pytest.approx(report["test_accuracy"], abs=1e-4)
+
+
+def test_short_names_of_report_rows():
+    from ganforge.evaluation.report import short_names
+
+    rows = {"FD (mnist-classifier)": 3.0, "KID (mnist-classifier)": 1.5, "KID std": 0.2, "IS (mnist-classifier)": 9.1,
+            "precision": 0.8, "recall": 0.7, "density": 0.9, "coverage": 0.6, "class entropy (max 2.303)": 2.2}
+    assert short_names(rows) == {"fd": 3.0, "kid": 1.5, "is": 9.1, "precision": 0.8, "recall": 0.7, "density": 0.9,
+                                 "coverage": 0.6}

@@ -56,6 +56,20 @@ class Report:
                 "classes": self.classes, "protocol": self.protocol}
 
 
+def short_names(values: dict[str, float]) -> dict[str, float]:
+    """A report's rows ("FD (mnist-classifier)", "KID (...)", "IS (...)", "precision", ...) under
+    short names: fd, kid, is, precision, recall, density, coverage (others left out), for tables
+    that compare runs."""
+    out = {}
+    for key, value in values.items():
+        for short in ("fd", "kid", "is"):
+            if key.lower().startswith(short + " ("):  # not "KID std"
+                out[short] = value
+        if key in ("precision", "recall", "density", "coverage"):
+            out[key] = value
+    return out
+
+
 def check_comparable(a: dict, b: dict) -> None:
     """DataError naming what differs when two reports' protocols (their `to_dict()["protocol"]`,
     or the "protocol" of saved JSON reports) make their scores incomparable."""

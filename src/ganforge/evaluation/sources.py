@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from ganforge.data import load_fashion_mnist, load_mnist, load_scene_images, load_shapes
+from ganforge.data.scenes import SCENE_SIZE
 from ganforge.api import load
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels, npy_pixels, read_picture_folder
@@ -91,7 +92,7 @@ def procedural_reference(name: str, n: int) -> tuple[torch.Tensor, torch.Tensor]
     """(the first n images `--dataset shapes` or `scenes` trains on, n others made from another
     seed) at 64x64 RGB: reference and floor."""
     load = {"shapes": load_shapes, "scenes": load_scene_images}[name]
-    return tuple(load(n, 64, 3, seed=seed).images for seed in (0, PROCEDURAL_FLOOR_SEED))  # type: ignore[return-value]
+    return tuple(load(n, SCENE_SIZE, 3, seed=seed).images for seed in (0, PROCEDURAL_FLOOR_SEED))  # type: ignore[return-value]
 
 
 # --ref names -> (n, seed) -> (reference, floor): MNIST and Fashion-MNIST train vs test (n random
