@@ -4,13 +4,15 @@ import pytest
 import torch
 
 from ganforge.apps.semi_supervised import (
+    BatchStream,
+    Settings,
     feature_matching_loss,
     labelled_subset,
     supervised_loss,
     train_semi_supervised,
     unsupervised_loss,
 )
-from ganforge.errors import InputError
+from ganforge.errors import CheckpointError, InputError
 
 
 def test_k_plus_one_losses_by_hand():
@@ -46,11 +48,51 @@ def _toy_digits(n: int, seed: int):
     return images.flatten(1).clamp(0, 1), labels
 
 
+TINY = Settings(labels_per_class=3, epochs=2, batch_size=40, lr=1e-3, precision="fp32")
+
+
 def test_tiny_end_to_end_run_learns():
     x, y = _toy_digits(400, 0)
     xt, yt = _toy_digits(200, 1)
-    result = train_semi_supervised(x, y, xt, yt, labels_per_class=3, epochs=2, batch_size=40, lr=1e-3,
-                                   num_classes=4, seed=0)
-    assert result.test_error < 0.25 and result.seconds > 0 and result.history
+    result = train_semi_supervised(x, y, xt, yt, TINY, num_classes=4, seed=0)
+    assert result.test_error < 0.25 and result.seconds > 0 and result.steps == 20
+    assert [h["step"] for h in result.history] == list(range(2, 21, 2))
+    assert all(0 <= h["raw_test_error"] <= 1 for h in result.history)
     with pytest.raises(InputError, match="flat"):
         train_semi_supervised(x.view(-1, 8, 8), y, xt, yt, num_classes=4)
+    with pytest.raises(InputError, match="--labelled-batches must be cycle or random"):
+        Settings(labelled_batches="sorted")
+
+
+def test_batch_streams_cycle_through_permutations_and_resume_exactly():
+    stream = BatchStream(10, 4, torch.Generator().manual_seed(0))
+    first = torch.cat([stream.next() for _ in range(5)])  # 20 indices: two whole passes
+    assert sorted(first[:10].tolist()) == list(range(10)) == sorted(first[10:].tolist())
+    saved = stream.state_dict()
+    ahead = [stream.next() for _ in range(3)]
+    again = BatchStream(10, 4, torch.Generator())
+    again.load_state_dict(saved)
+    assert all(torch.equal(a, b) for a, b in zip(ahead, [again.next() for _ in range(3)]))
+    drawn = BatchStream(3, 50, torch.Generator().manual_seed(0), mode="random").next()
+    assert len(drawn) == 50 and set(drawn.tolist()) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("gan", [True, False])
+def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan):
+    x, y = _toy_digits(200, 0)
+    xt, yt = _toy_digits(50, 1)
+    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="fp32")  # 5 updates
+    whole = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3)
+    state = tmp_path / "run.pt"
+    part = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state, until=2)
+    assert part.steps == 2 and state.is_file()
+    rest = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state)
+    assert rest.steps == 3
+    for a, b in zip(whole.classifier.state_dict().values(), rest.classifier.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [h["step"] for h in rest.history] == [h["step"] for h in whole.history]
+    with pytest.raises(CheckpointError, match="saved by another run"):
+        train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=4, checkpoint=state)
+    state.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable semi-supervised state"):
+        train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state)

@@ -14,8 +14,8 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(caps
                              "--test-limit", "50", "--seeds", "0,1")
     assert code == 0, err
     assert out.count("K+1 GAN (feature matching): test error") == 2 and out.count("labelled only: test error") == 2
-    assert "test error by step: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 steps
-    assert "20 labels, 1 epochs" in out
+    assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
+    assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")
@@ -66,7 +66,16 @@ def test_augment_needs_a_conditional_run(tmp_path, capsys):
     code, out, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "2", "--synthetic-per-class", "2",
                              "--steps", "2", "--batch-size", "10", "--test-limit", "200", "--seeds", "0")
     assert code == 0, err
-    assert "20 real -> accuracy" in out and "+ 20 generated" in out and "mean difference" in out
+    assert "20 real -> test error" in out and "+ 20 generated" in out and "2 real per class:" in out
+    code, out, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "1,2", "--synthetic-ratio", "3",
+                             "--steps", "1", "--batch-size", "10", "--test-limit", "50", "--seeds", "0,1")
+    assert code == 0, err
+    assert "1 per class, seed 1: 10 real" in out and "+ 30 generated" in out and "+ 60 generated" in out
+    assert "   2 real per class:" in out and "+ 6 generated per class" in out and " ± " in out
+    code, _, err = run_cli(capsys, "augment", tmp_path / "cond", "--synthetic-ratio", "3", "--synthetic-per-class", "2")
+    assert code == 2 and "not both" in err
+    code, _, err = run_cli(capsys, "augment", tmp_path / "cond", "--per-class", "10,x")
+    assert code == 2 and "--per-class" in err
     code, _, err = run_cli(capsys, "train", *TINY, "--out", tmp_path, "--name", "plain")
     assert code == 0, err
     code, _, err = run_cli(capsys, "augment", tmp_path / "plain")

@@ -1,4 +1,6 @@
+import pytest
 import torch
+import torch.nn.functional as F
 
 from ganforge.models.mlp import KPlusOneDiscriminator
 
@@ -8,5 +10,56 @@ def test_discriminator_shapes_and_noise_only_in_training():
     x = torch.rand(5, 16)
     logits, features = d(x)
     assert logits.shape == (5, 3) and features.shape == (5, 4)
+    assert not torch.equal(d(x)[0], d(x)[0])
     d.eval()
     assert torch.equal(d(x)[0], d(x)[0])
+
+
+def test_layers_equal_the_explicit_weight_norm_and_only_the_output_scale_trains():
+    torch.manual_seed(0)
+    d = KPlusOneDiscriminator(3, in_features=6, hidden=(5, 4)).eval()
+    with torch.no_grad():
+        for scale, bias in zip(d.scales, d.biases):
+            scale.uniform_(0.5, 2)
+            bias.normal_()
+    x = torch.rand(7, 6)
+    h = x
+    for i, (v, scale, bias) in enumerate(zip(d.directions, d.scales, d.biases)):
+        w = scale[:, None] * v / v.norm(dim=1, keepdim=True)  # Salimans & Kingma 2016, eq. 2
+        h = F.linear(h, w, bias)
+        h = F.relu(h) if i < 2 else h
+    torch.testing.assert_close(d(x)[0], h)
+    bf16 = d(x, d.layers(torch.bfloat16))[0]
+    assert bf16.dtype == torch.bfloat16 and (bf16.float() - h).abs().max() < 0.05 * h.abs().max()
+    mixed = d.layers(torch.bfloat16, count=1)
+    assert [v.dtype for v, _, _ in mixed] == [torch.bfloat16, torch.float32, torch.float32]
+    assert d(x, mixed)[0].dtype == torch.float32
+    assert [p.requires_grad for p in d.scales] == [False, False, True]
+    assert all(p.requires_grad for p in KPlusOneDiscriminator(3, 6, (5, 4), train_hidden_scales=True).scales)
+
+
+def test_data_init_standardises_every_layer_and_features_pick_a_layer():
+    torch.manual_seed(1)
+    d = KPlusOneDiscriminator(3, in_features=10, hidden=(8, 6), input_noise=0, hidden_noise=0, features_at=0)
+    x = torch.rand(200, 10)
+    d.data_init(x)
+    h = x
+    for i, (v, factor, bias) in enumerate(d.layers()):
+        pre = F.linear(h, v) * factor + bias
+        torch.testing.assert_close(pre.mean(0), torch.zeros(len(bias)), atol=1e-5, rtol=0)
+        torch.testing.assert_close(pre.pow(2).mean(0), torch.ones(len(bias)), atol=1e-4, rtol=0)
+        h = F.relu(pre)
+        if i == 0:
+            first_hidden = h
+    torch.testing.assert_close(d(x)[1], first_hidden)  # features_at=0: the first hidden layer
+    with pytest.raises(ValueError, match="features_at"):
+        KPlusOneDiscriminator(3, 10, (8, 6), features_at=2)
+
+
+def test_noise_has_each_layers_standard_deviation():
+    torch.manual_seed(2)
+    d = KPlusOneDiscriminator(3, in_features=50, hidden=(40, 30), input_noise=0.3, hidden_noise=0.5)
+    noise = d.draw_noise(4000)
+    assert [tuple(n.shape) for n in noise] == [(4000, 50), (4000, 40), (4000, 30)]
+    for n, std in zip(noise, (0.3, 0.5, 0.5)):
+        assert abs(float(n.std()) - std) < 0.01 * std and abs(float(n.mean())) < 0.01

@@ -6,6 +6,7 @@ weight normalisation, and a generator with BatchNorm and softplus."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
@@ -47,33 +48,87 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).view(-1)
 
 
-class GaussianNoise(nn.Module):
-    """x + N(0, std^2) noise while training; x unchanged in eval mode."""
-
-    def __init__(self, std: float) -> None:
-        super().__init__()
-        self.std = std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
-
-
 class KPlusOneDiscriminator(nn.Module):
-    """x (N, 784) in [0, 1] -> (class logits (N, K), last hidden features (N, 250))."""
+    """x (N, 784) in [0, 1] -> (class logits (N, K), features (N, 250)): the paper's MNIST
+    discriminator. Every layer adds Gaussian noise to its input while training (std `input_noise`
+    on the image, `hidden_noise` on hidden activations), then applies a weight-normalised linear
+    map w = scale * v / |v| per output unit (Salimans & Kingma 2016) and ReLU (none on the logits).
+    As in the paper's code, the hidden layers' scales are fixed after `data_init` and only the
+    output layer's scale is trained (`train_hidden_scales` trains them all). `features_at` picks
+    the hidden layer whose output is returned as features (-1: the last, the paper's choice).
+
+    The noise of a whole forward pass is drawn in one buffer, and `layers(dtype, count)` computes
+    the weight-norm factors once, so a step can cast the large layers to bf16 once and reuse them
+    for several forward passes (`forward(x, layers)`); features and logits come out in the last
+    layers' precision."""
 
     def __init__(self, num_classes: int = 10, in_features: int = 784,
-                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250)) -> None:
+                 hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
+                 hidden_noise: float = 0.5, train_hidden_scales: bool = False, features_at: int = -1) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        sizes = (in_features,) + hidden
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers += [GaussianNoise(0.5 if i == 0 else 0.3), weight_norm(nn.Linear(a, b)), nn.ReLU()]
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(GaussianNoise(0.3), weight_norm(nn.Linear(hidden[-1], num_classes)))
+        if not -len(hidden) <= features_at < len(hidden):
+            raise ValueError(f"features_at must index one of the {len(hidden)} hidden layers, got {features_at}")
+        sizes = (in_features, *hidden, num_classes)
+        self.widths = sizes[:-1]  # each layer's input width
+        last = len(sizes) - 2
+        self.directions = nn.ParameterList(nn.Parameter(torch.randn(b, a) * 0.05) for a, b in zip(sizes, sizes[1:]))
+        self.scales = nn.ParameterList(nn.Parameter(torch.ones(b), requires_grad=train_hidden_scales or i == last)
+                                       for i, b in enumerate(sizes[1:]))
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(b)) for b in sizes[1:])
+        self.noise_std = (input_noise,) + (hidden_noise,) * len(hidden)
+        self.features_at = features_at % len(hidden)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.body(x.flatten(1))
-        return self.head(features), features
+    def layers(self, dtype: torch.dtype | None = None, count: int | None = None) -> list[tuple[torch.Tensor, ...]]:
+        """Each layer's (direction v, per-unit factor scale / |v|, bias); those of the first
+        `count` layers (all when None) cast to `dtype` when given. The layer computes (x v^T) * factor + bias, which equals x w^T + bias with the
+        normalised weight w = v * factor, without writing w out (a pass over every weight saved
+        forward and backward)."""
+        out = []
+        for i, (v, scale, bias) in enumerate(zip(self.directions, self.scales, self.biases)):
+            factor = scale / torch.linalg.vector_norm(v, dim=1)
+            cast = dtype is not None and (count is None or i < count)
+            out.append((v.to(dtype), factor.to(dtype), bias.to(dtype)) if cast else (v, factor, bias))
+        return out
+
+    def draw_noise(self, rows: int) -> list[torch.Tensor]:
+        """One forward pass's noise, one (rows, width) tensor per layer, drawn into one buffer."""
+        device = self.directions[0].device
+        flat = torch.empty(rows * sum(self.widths), device=device)
+        chunks = flat.split([rows * width for width in self.widths])
+        for chunk, std in zip(chunks, self.noise_std):
+            chunk.normal_(0.0, std)
+        return [chunk.view(rows, width) for chunk, width in zip(chunks, self.widths)]
+
+    def forward(self, x: torch.Tensor, layers: list[tuple[torch.Tensor, ...]] | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        layers = self.layers() if layers is None else layers
+        h = x.flatten(1)
+        noise = self.draw_noise(len(h)) if self.training else [None] * len(layers)
+        features = h
+        for i, ((v, factor, bias), n) in enumerate(zip(layers, noise)):
+            h = h.to(v.dtype) if n is None else h.to(v.dtype) + n.to(v.dtype)
+            h = torch.addcmul(bias, F.linear(h, v), factor)
+            if i < len(layers) - 1:
+                h = F.relu(h)
+                if i == self.features_at:
+                    features = h
+        return h, features
+
+    @torch.no_grad()
+    def data_init(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation (Salimans & Kingma 2016, section 3): set each layer's scale
+        and bias so that its pre-activations on `x` have mean 0 and standard deviation 1, layer by
+        layer, with the training noise on (as in the paper's code, 500 training images)."""
+        h = x.flatten(1).float()
+        for i, (v, scale, bias, std) in enumerate(zip(self.directions, self.scales, self.biases, self.noise_std)):
+            if self.training and std > 0:
+                h = h + std * torch.randn_like(h)
+            pre = F.linear(h, v) * (scale / torch.linalg.vector_norm(v, dim=1))
+            mean = pre.mean(0)
+            spread = (pre - mean).pow(2).mean(0).sqrt().clamp_min(1e-8)
+            scale.div_(spread)
+            bias.copy_(-mean / spread)
+            h = F.relu((pre - mean) / spread) if i < len(self.directions) - 1 else h
 
 
 class MLPImageGenerator(nn.Module):
