@@ -42,6 +42,7 @@ from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvalua
 from ganforge.training.ema import EMA
 from ganforge.training.health import DiversityProbe, HealthEvent, HealthMonitor, gradient_norm
 from ganforge.training.loggers import RunLogger, build_logger
+from ganforge.training.precision import faster, time_passes, untouched
 from ganforge.training.step import Players, StepOptions, critic, train_step
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class Trainer:
         self.opt_d = adam(self.discriminator.parameters(), o.lr_d, (o.beta1, o.beta2))
         self.train_generator = distributed.wrap(self.generator, self.dist, self.device)
         self.train_discriminator = distributed.wrap(self.discriminator, self.dist, self.device)
+        if t.precision == "auto" and self.precision == "bf16" and not self.dist.enabled:
+            self.precision = self._measured_precision()  # several processes keep the rule: they must agree
         if t.compile and compile_available(self.device):
             compiled = torch.compile(self.train_generator), torch.compile(self.train_discriminator)
             if self._trial_step(*compiled):
@@ -130,9 +133,8 @@ class Trainer:
         rng = torch.Generator().manual_seed(0)
         z = torch.randn(2, c.model.latent_dim, generator=rng).to(self.device)
         labels = torch.zeros(2, dtype=torch.int64, device=self.device) if self.num_classes else None
-        buffers = [(b, b.detach().clone()) for net in (self.generator, self.discriminator) for b in net.buffers()]
         try:
-            with self.compiler_settings():
+            with untouched(self.generator, self.discriminator), self.compiler_settings():
                 # As a training step uses them: D on two batches before one backward, and the
                 # gradient penalty's double backward where the run has one.
                 with self.autocast():
@@ -148,12 +150,17 @@ class Trainer:
             log.warning("--compile: the compiled networks failed on a trial step (%s: %s); training in eager mode",
                         type(exc).__name__, first[:200])
             return False
-        finally:
-            with torch.no_grad():
-                for buffer, saved in buffers:
-                    buffer.copy_(saved)
-            for net in (self.generator, self.discriminator):
-                net.zero_grad(set_to_none=True)
+
+    def _measured_precision(self) -> str:
+        """`--precision auto` where bf16 is available: the faster of fp32 and bf16 for this run."""
+        c = self.config
+        times = time_passes(self.generator, self.discriminator, c.train.batch_size, c.model.latent_dim,
+                            self.num_classes, (c.data.channels, c.data.image_size, c.data.image_size), self.device,
+                            self.memory_format)
+        chosen = faster(times)
+        log.info("--precision auto: %s (G and D forward and backward at batch %d: fp32 %.1f ms, bf16 %.1f ms)",
+                 chosen, c.train.batch_size, 1000 * times["fp32"], 1000 * times["bf16"])
+        return chosen
 
     def compiler_settings(self) -> ContextManager:
         """What torch.compile needs for this run: a gradient penalty differentiates D's backward
