@@ -36,12 +36,11 @@ from torch.utils.flop_counter import flop_registry
 
 from ganforge.config import DataConfig, ModelConfig, RunConfig, TrainConfig, build_config
 from ganforge.data import ImageTensorDataset
-from ganforge.device import resolve_precision
 from ganforge.models import build_discriminator, build_generator
 from ganforge.presets import PRESETS
 from ganforge.training import Trainer
 from ganforge.training.batches import BatchStream
-from ganforge.training.step import Players, train_step
+from ganforge.training.step import train_step
 
 from benchmarks.train_throughput import textbook_step
 
@@ -84,18 +83,20 @@ def textbook_loop(config: RunConfig, batch: int, steps: int, device: torch.devic
     return steps * batch / (time.perf_counter() - start)
 
 
-def ganforge_rate(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> float:
-    """images/s that ganforge's trainer logs over `steps` steps after warm-up."""
+def ganforge_rate(config: RunConfig, dataset: ImageTensorDataset, steps: int) -> tuple[float, str]:
+    """(images/s that ganforge's trainer logs over `steps` steps after warm-up, the precision it
+    trained in: `--precision auto` picks by timing)."""
     with tempfile.TemporaryDirectory() as tmp:
         config.train = replace(config.train, steps=WARMUP + steps, epochs=None, minutes=None, log_every=WARMUP,
                                sample_every=10**9, checkpoint_every=10**9, health=False, out_dir=tmp)
-        Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False).fit()
+        trainer = Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False)
+        trainer.fit()
         records = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
         records = [r for r in records if "health" not in r]  # the first record is the warm-up
         per_step = config.train.batch_size * config.train.d_steps
         pairs = list(zip(records, records[1:]))
         images = sum((r["step"] - p["step"]) * per_step for p, r in pairs)
-        return images / sum((r["step"] - p["step"]) * per_step / r["images_per_s"] for p, r in pairs)
+        return images / sum((r["step"] - p["step"]) * per_step / r["images_per_s"] for p, r in pairs), trainer.precision
 
 
 class FlopCount(TorchDispatchMode):
@@ -125,8 +126,7 @@ def flops_per_image(config: RunConfig, dataset: ImageTensorDataset) -> float:
         t = config.train
         batches = BatchStream(dataset, t.batch_size, 0, trainer.device, with_labels=trainer.num_classes > 0,
                               memory_format=trainer.memory_format)
-        players = Players(trainer.train_generator, trainer.train_discriminator, trainer.opt_g, trainer.opt_d,
-                          trainer.scalers)
+        players = trainer.players()
         with_penalty, without_penalty = trainer.step_options()
         counts = []
         for options in ((with_penalty, without_penalty) if trainer.penalty is not None else (without_penalty,)):
@@ -142,7 +142,7 @@ def dcgan_rows(device: torch.device, batches: list[int], steps: int, size: int, 
     model = ModelConfig(width=width)
     variants = {"ganforge fp32 + channels_last": dict(precision="fp32"),
                 "ganforge bf16 + channels_last": dict(precision="bf16"),
-                f"ganforge --precision auto ({resolve_precision('auto', device)})": dict(precision="auto"),
+                "ganforge --precision auto": dict(precision="auto"),
                 "ganforge --compile (fp32 + channels_last)": dict(precision="fp32", compile=True)}
     print(f"\n{size}x{size}x3 DCGAN, width {width}, {steps} steps after {WARMUP} warm-up, median of {repeats}\n")
     print("| batch | loop | images/s | vs textbook |")
@@ -150,17 +150,21 @@ def dcgan_rows(device: torch.device, batches: list[int], steps: int, size: int, 
     for batch in batches:
         dataset = fake_data(max(4 * batch, 256), 3, size)
         results: dict[str, list[float]] = {"textbook loop": [], **{name: [] for name in variants}}
+        picked: dict[str, set[str]] = {name: set() for name in results}
         for _ in range(repeats):
             config = RunConfig(data=data, model=model, train=TrainConfig(steps=1))
             results["textbook loop"].append(textbook_loop(config, batch, steps, device))
             for name, options in variants.items():
                 train = TrainConfig(steps=1, batch_size=batch, device=str(device), channels_last=True, **options)
-                results[name].append(ganforge_rate(RunConfig(data=data, model=model, train=train), dataset, steps))
-                print(f"  measured batch {batch} {name}: {results[name][-1]:,.0f} images/s", file=sys.stderr, flush=True)
+                rate, precision = ganforge_rate(RunConfig(data=data, model=model, train=train), dataset, steps)
+                results[name].append(rate)
+                picked[name].add(precision)
+                print(f"  measured batch {batch} {name}: {rate:,.0f} images/s", file=sys.stderr, flush=True)
         base = statistics.median(results["textbook loop"])
         for name, values in results.items():
             rate = statistics.median(values)
-            print(f"| {batch} | {name} | {rate:,.0f} | {rate / base:.2f}x |", flush=True)
+            shown = f"{name} ({'/'.join(sorted(picked[name]))})" if "auto" in name else name
+            print(f"| {batch} | {shown} | {rate:,.0f} | {rate / base:.2f}x |", flush=True)
 
 
 def preset_rows(device: torch.device, steps: int, size: int, channels: int, width: int | None) -> None:
@@ -175,8 +179,8 @@ def preset_rows(device: torch.device, steps: int, size: int, channels: int, widt
         dataset = fake_data(256, channels, size, config.model.num_classes)
         flops = flops_per_image(config, dataset)
         for precision in ("fp32", "auto"):
-            rate = ganforge_rate(replace(config, train=replace(config.train, precision=precision)), dataset, steps)
-            shown = precision if precision == "fp32" else f"auto ({resolve_precision('auto', device)})"
+            rate, used = ganforge_rate(replace(config, train=replace(config.train, precision=precision)), dataset, steps)
+            shown = precision if precision == "fp32" else f"auto ({used})"
             print(f"| {name} | {shown} | {rate:,.0f} | {flops / 1e6:,.1f} | {rate * flops / 1e9:,.1f} |", flush=True)
 
 

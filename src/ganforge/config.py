@@ -172,8 +172,8 @@ class TrainConfig:
     seed: int = setting(0, f"Seed of weights, batches and noise, 0 to {MAX_TRAIN_SEED} (2**32 - 1).", low=0,
                         high=MAX_TRAIN_SEED)
     device: str = setting("cpu", "cpu, cuda, cuda:1, mps.")
-    precision: str = setting("fp32", "fp32, bf16 autocast, fp16 autocast + loss scaling, or auto (bf16 where "
-                                     "native).", choices=PRECISIONS)
+    precision: str = setting("fp32", "fp32, bf16 autocast, fp16 autocast + loss scaling, or auto (where bf16 is "
+                                     "native: the faster of fp32 and bf16, timed at start-up).", choices=PRECISIONS)
     channels_last: bool = setting(True, "NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md).")
     sync_bn: bool = setting(False, "Several processes (torchrun): BatchNorm over the global batch; CUDA only.")
     compile: bool = setting(False, "torch.compile G and D (falls back to eager, with a message, where it cannot).")

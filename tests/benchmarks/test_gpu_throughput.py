@@ -1,5 +1,7 @@
 """benchmarks/gpu_throughput.py's CPU path: the same code its GPU table runs, at a tiny size."""
 
+import re
+
 import pytest
 import torch
 
@@ -50,5 +52,6 @@ def test_quick_table_on_the_cpu(capsys):
     assert main(["--device", "cpu", "--quick", "--steps", "5"]) == 0
     out = capsys.readouterr().out
     assert "| 8 | textbook loop |" in out and "| 8 | ganforge --compile (fp32 + channels_last) |" in out
+    assert re.search(r"\| 8 \| ganforge --precision auto \((fp32|bf16)\) \|", out)  # what the timing picked
     for preset in ("dcgan", "sngan", "wgan-gp", "cond-sngan", "stylegan2-lite"):
         assert f"| {preset} | fp32 |" in out

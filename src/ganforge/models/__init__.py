@@ -10,6 +10,7 @@ from torch import nn
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
+from ganforge.models.spectral import start_power_iteration
 from ganforge.models.stylegan import StyleGenerator, init_stylegan_weights
 from ganforge.registry import Registry
 
@@ -66,7 +67,9 @@ def _build(part: str, model: ModelConfig, data: DataConfig, seed: int | None) ->
     arch = ARCHITECTURES.get(model.arch)
     net = getattr(arch, part)(model, data)
     if seed is not None:
-        arch.init(net, torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        arch.init(net, generator)
+        start_power_iteration(net, generator)  # torch draws spectral norm's u and v from the global RNG
     return net
 
 

@@ -47,6 +47,11 @@ class Players:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     scalers: tuple[torch.amp.GradScaler, torch.amp.GradScaler] | None = None
+    # D for the gradient penalty, whose backward is differentiated again: the eager network where
+    # `discriminator` is compiled (compiled graphs have no double backward). None: `discriminator`.
+    penalty_discriminator: nn.Module | None = None
+    # Called before each D update: spectral norm's power iteration (`ganforge.models.spectral`).
+    before_d_update: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
     generator, discriminator, opt_g, opt_d = players.generator, players.discriminator, players.opt_g, players.opt_d
     loss, penalty, autocast, accumulate = options.loss, options.penalty, options.autocast, options.accumulate
     scaler_d, scaler_g = players.scalers if players.scalers is not None else (None, None)
+    penalised = players.penalty_discriminator or discriminator
     seen = options.augment or (lambda images: images)
     keep_graph = accumulate == 1  # one micro-batch: G's update reuses the fakes made for D's
     for real, real_labels in real_batches:
@@ -98,6 +104,8 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
         parts = _micro_batches(accumulate, real, real_labels, z, fake_labels)
         # Batch-weighted means over the micro-batches of the last D update (tensors: no sync).
         stats_d = [0.0, 0.0, 0.0]  # loss_d, D(real), D(fake)
+        if players.before_d_update is not None:
+            players.before_d_update()
         _zero(opt_d)
         for i, (share, real_i, real_labels_i, z_i, fake_labels_i) in enumerate(parts):
             with _sync_on(discriminator, last=i == len(parts) - 1):
@@ -109,7 +117,7 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                 loss_d = (loss.discriminator(real_logits.float(), fake_logits.float())
                           + _class_loss(real_classes, real_labels_i) + _class_loss(fake_classes, fake_labels_i))
                 if penalty is not None:
-                    loss_d = loss_d + penalty(lambda x: critic(discriminator, x, real_labels_i)[0], real_i, fake)
+                    loss_d = loss_d + penalty(lambda x: critic(penalised, x, real_labels_i)[0], real_i, fake)
                 _backward(share * loss_d, scaler_d)
             with torch.no_grad():
                 for k, value in enumerate((loss_d, torch.sigmoid(real_logits.float()).mean(),

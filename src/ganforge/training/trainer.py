@@ -36,6 +36,7 @@ from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
 from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import build_discriminator, build_generator, generate
+from ganforge.models.spectral import PowerIteration
 from ganforge.training import distributed
 from ganforge.training.batches import BatchStream
 from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
@@ -110,11 +111,13 @@ class Trainer:
             net = build(c.model, c.data, seed=seed).to(self.device, memory_format=self.memory_format)
             networks.append(distributed.sync_batchnorm(net, self.dist, self.device, t.sync_bn))
         self.generator, self.discriminator = networks
+        self.power_iteration = PowerIteration(self.discriminator)  # spectral norm: once per D update
         self.ema = EMA(self.generator, t.ema_decay) if t.ema_decay is not None else None
         self.opt_g = adam(self.generator.parameters(), o.lr_g, (o.beta1, o.beta2))
         self.opt_d = adam(self.discriminator.parameters(), o.lr_d, (o.beta1, o.beta2))
         self.train_generator = distributed.wrap(self.generator, self.dist, self.device)
         self.train_discriminator = distributed.wrap(self.discriminator, self.dist, self.device)
+        self.penalty_discriminator = self.train_discriminator  # stays eager: a penalty's double backward
         if t.precision == "auto" and self.precision == "bf16" and not self.dist.enabled:
             self.precision = self._measured_precision()  # several processes keep the rule: they must agree
         if t.compile and compile_available(self.device):
@@ -141,7 +144,7 @@ class Trainer:
                     fake = generate(generator, z, labels).contiguous(memory_format=self.memory_format)
                     loss = sum(critic(discriminator, x, labels)[0].float().sum() for x in (fake.detach(), fake))
                 if self.penalty is not None:
-                    loss = loss + self.weighted_penalty()(lambda x: critic(discriminator, x, labels)[0],
+                    loss = loss + self.weighted_penalty()(lambda x: critic(self.penalty_discriminator, x, labels)[0],
                                                           fake.detach(), fake.detach())
                 loss.backward()
             return True
@@ -161,6 +164,13 @@ class Trainer:
         log.info("--precision auto: %s (G and D forward and backward at batch %d: fp32 %.1f ms, bf16 %.1f ms)",
                  chosen, c.train.batch_size, 1000 * times["fp32"], 1000 * times["bf16"])
         return chosen
+
+    def players(self) -> Players:
+        """The networks a training step runs (compiled where they compile), their optimisers, the
+        eager D for gradient penalties and spectral norm's power iteration."""
+        return Players(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.scalers,
+                       penalty_discriminator=self.penalty_discriminator,
+                       before_d_update=self.power_iteration if len(self.power_iteration) else None)
 
     def compiler_settings(self) -> ContextManager:
         """What torch.compile needs for this run: a gradient penalty differentiates D's backward
@@ -316,7 +326,7 @@ class Trainer:
         batches = BatchStream(self.dataset, t.batch_size, t.seed, self.device, start_batch=self.step * t.d_steps,
                               memory_format=self.memory_format, with_labels=self.num_classes > 0,
                               shard=self.dist.shard)
-        players = Players(self.train_generator, self.train_discriminator, self.opt_g, self.opt_d, self.scalers)
+        players = self.players()
         with_penalty, without_penalty = self.step_options()
         lines = MetricsLines(self.run_dir, total, echo=not self.progress)
         self.logger = build_logger(t.logger, self.run_dir, self.config, self.step) if main else None
