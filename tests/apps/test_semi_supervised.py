@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganforge.apps.semi_supervised import (
-    BatchStream,
+    IndexStream,
     Settings,
     feature_matching_loss,
     labelled_subset,
@@ -60,20 +60,22 @@ def test_tiny_end_to_end_run_learns():
     assert all(0 <= h["raw_test_error"] <= 1 for h in result.history)
     with pytest.raises(InputError, match="flat"):
         train_semi_supervised(x.view(-1, 8, 8), y, xt, yt, num_classes=4)
-    with pytest.raises(InputError, match="--labelled-batches must be cycle or random"):
+    with pytest.raises(InputError, match="--labelled-batches must be cycle or random, got 'sorted'"):
         Settings(labelled_batches="sorted")
+    with pytest.raises(InputError, match=r"--average must be in \[0, 1\), got 1.0"):
+        Settings(average=1.0)
 
 
 def test_batch_streams_cycle_through_permutations_and_resume_exactly():
-    stream = BatchStream(10, 4, torch.Generator().manual_seed(0))
+    stream = IndexStream(10, 4, torch.Generator().manual_seed(0))
     first = torch.cat([stream.next() for _ in range(5)])  # 20 indices: two whole passes
     assert sorted(first[:10].tolist()) == list(range(10)) == sorted(first[10:].tolist())
     saved = stream.state_dict()
     ahead = [stream.next() for _ in range(3)]
-    again = BatchStream(10, 4, torch.Generator())
+    again = IndexStream(10, 4, torch.Generator())
     again.load_state_dict(saved)
     assert all(torch.equal(a, b) for a, b in zip(ahead, [again.next() for _ in range(3)]))
-    drawn = BatchStream(3, 50, torch.Generator().manual_seed(0), mode="random").next()
+    drawn = IndexStream(3, 50, torch.Generator().manual_seed(0), mode="random").next()
     assert len(drawn) == 50 and set(drawn.tolist()) == {0, 1, 2}
 
 

@@ -88,16 +88,21 @@ class Settings:
     precision: str = "fp32"  # bf16: D's first two layers (84% of the arithmetic) in bf16; auto: bf16 where native
 
     def __post_init__(self) -> None:
-        checks = [(self.labels_per_class >= 1, "--labels-per-class must be >= 1"),
-                  (self.epochs > 0, "--epochs must be > 0"), (self.batch_size >= 1, "--batch-size must be >= 1"),
-                  (self.lr > 0, "--lr must be > 0"), (self.unsupervised_weight >= 0, "--unsupervised-weight must be >= 0"),
-                  (self.input_noise >= 0 and self.hidden_noise >= 0, "noise levels must be >= 0"),
-                  (self.labelled_batches in ("cycle", "random"), "--labelled-batches must be cycle or random"),
-                  (0 <= self.average < 1, "--average must be in [0, 1)"),
-                  (self.precision in ("fp32", "bf16", "auto"), "--precision must be fp32, bf16 or auto")]
-        for ok, message in checks:
+        checks = [(self.labels_per_class >= 1, "--labels-per-class must be >= 1", self.labels_per_class),
+                  (self.epochs > 0, "--epochs must be > 0", self.epochs),
+                  (self.batch_size >= 1, "--batch-size must be >= 1", self.batch_size),
+                  (self.lr > 0, "--lr must be > 0", self.lr),
+                  (self.unsupervised_weight >= 0, "--unsupervised-weight must be >= 0", self.unsupervised_weight),
+                  (self.input_noise >= 0, "--input-noise must be >= 0", self.input_noise),
+                  (self.hidden_noise >= 0, "--hidden-noise must be >= 0", self.hidden_noise),
+                  (self.labelled_batches in ("cycle", "random"), "--labelled-batches must be cycle or random",
+                   self.labelled_batches),
+                  (0 <= self.average < 1, "--average must be in [0, 1)", self.average),
+                  (self.precision in ("fp32", "bf16", "auto"), "--precision must be fp32, bf16 or auto",
+                   self.precision)]
+        for ok, message, value in checks:
             if not ok:
-                raise InputError(f"{message}, got {self}")
+                raise InputError(f"{message}, got {value!r}")
 
 
 @dataclass
@@ -110,7 +115,7 @@ class SemiSupervisedResult:
     raw_test_error: float = 0.0  # D's own weights, without the running average
 
 
-class BatchStream:
+class IndexStream:
     """Index batches over `n` items: each pass a new permutation ("cycle"), or uniform draws with
     replacement ("random"); its state resumes exactly."""
 
@@ -210,7 +215,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     opt_g = torch.optim.Adam(g.parameters(), s.lr, betas=(0.5, 0.999), **fused)
     steps = max(1, math.ceil(s.epochs * len(x_unl) / s.batch_size))
     decay_from = 2 * steps // 3 if s.lr_decay else steps
-    streams = {name: BatchStream(n, s.batch_size, torch.Generator().manual_seed(seed * 3 + k), mode)
+    streams = {name: IndexStream(n, s.batch_size, torch.Generator().manual_seed(seed * 3 + k), mode)
                for k, (name, n, mode) in enumerate((("labelled", len(x_lab), s.labelled_batches),
                                                     ("unlabelled", len(x_unl), "cycle"),
                                                     ("unlabelled_g", len(x_unl), "cycle")))}
