@@ -109,9 +109,9 @@ class Settings:
 class SemiSupervisedResult:
     classifier: nn.Module  # the network tested: the running average of D when Settings.average > 0
     test_error: float
-    seconds: float
+    seconds: float  # training time of every call that built this run (resumed runs add up)
     history: list[dict] = field(default_factory=list)
-    steps: int = 0
+    steps: int = 0  # updates done so far
     raw_test_error: float = 0.0  # D's own weights, without the running average
 
 
@@ -191,7 +191,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     unlabelled; `labels_per_class` of each class labelled (drawn by `seed`). `checkpoint`: a file
     the run saves itself to every `checkpoint_every` updates and when it stops, and resumes from.
     `minutes` / `until` (an update count) stop this call early; a later call with the same
-    checkpoint goes on from there (the result's `steps` counts this call's updates)."""
+    checkpoint goes on from there (the result's `steps` and `seconds` count every call's)."""
     if train_images.ndim != 2 or test_images.ndim != 2 or train_images.shape[1] != test_images.shape[1]:
         raise InputError(f"images must be flat (N, D) arrays of the same D, got {tuple(train_images.shape)} "
                          f"and {tuple(test_images.shape)}")
@@ -223,7 +223,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     run = {"settings": dataclasses.asdict(s), "gan": gan, "seed": seed, "steps": steps,
            "data": [len(x_unl), len(x_test)]}
     state = _load_state(checkpoint, run) if checkpoint is not None else None
-    start = 0
+    start, earlier_seconds = 0, 0.0
     if state is not None:
         for name, module in (("d", d), ("g", g), ("opt_d", opt_d), ("opt_g", opt_g)):
             module.load_state_dict(state[name])
@@ -232,7 +232,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         for name, stream in streams.items():
             stream.load_state_dict(state["streams"][name])
         torch.set_rng_state(state["torch_rng"])
-        start, history = state["step"], state["history"]
+        start, history, earlier_seconds = state["step"], state["history"], state.get("seconds", 0.0)
     tested = ema.shadow if ema is not None else d
     b = s.batch_size
 
@@ -284,14 +284,15 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         state = {"run": run, "step": at, "d": d.state_dict(), "g": g.state_dict(), "opt_d": opt_d.state_dict(),
                  "opt_g": opt_g.state_dict(), "ema": ema.shadow.state_dict() if ema is not None else {},
                  "streams": {name: stream.state_dict() for name, stream in streams.items()},
-                 "torch_rng": torch.get_rng_state(), "history": history}
+                 "torch_rng": torch.get_rng_state(), "history": history,
+                 "seconds": earlier_seconds + time.perf_counter() - started}
         atomic_write(Path(checkpoint), lambda tmp: torch.save(state, tmp))
 
     started = time.perf_counter()
-    loop = Loop(steps=steps if until is None else min(steps, until), minutes=minutes, start=start, log_every=max(1, steps // evaluations), on_log=score, progress=progress,
-                desc="semi-supervised" if gan else "labelled only",
-                hooks=[Hook(checkpoint_every, save, at_end=True)])
+    loop = Loop(steps=steps if until is None else min(steps, until), minutes=minutes, start=start,
+                log_every=max(1, steps // evaluations), on_log=score, progress=progress,
+                desc="semi-supervised" if gan else "labelled only", hooks=[Hook(checkpoint_every, save, at_end=True)])
     loop.run(step)
-    seconds = time.perf_counter() - started
-    return SemiSupervisedResult(tested.eval(), error_rate(tested, x_test, y_test), seconds, history, loop.step - start,
+    seconds = earlier_seconds + time.perf_counter() - started
+    return SemiSupervisedResult(tested.eval(), error_rate(tested, x_test, y_test), seconds, history, loop.step,
                                 error_rate(d, x_test, y_test))
