@@ -207,7 +207,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                               hidden_noise=s.hidden_noise, train_hidden_scales=s.train_hidden_scales,
                               features_at=s.features_at).to(device)
     g = MLPImageGenerator(100, train_images.shape[1]).to(device)
-    if s.data_init:
+    if s.data_init:  # pixel statistics only (no labels), for the baseline too: the same network either way
         d.data_init(x_unl[torch.randperm(len(x_unl))[:500]])
     ema = EMA(d, s.average) if s.average > 0 else None
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
