@@ -16,6 +16,7 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(caps
     assert out.count("K+1 GAN (feature matching): test error") == 2 and out.count("labelled only: test error") == 2
     assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
     assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out
+    assert "  seed 1, labelled only: update 3: test error " in out  # said as the run goes
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")

@@ -35,7 +35,7 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -184,14 +184,15 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                           test_labels: torch.Tensor, settings: Settings = Settings(), gan: bool = True,
                           seed: int = 0, num_classes: int = 10, device: str | torch.device = "cpu",
                           progress: bool = False, checkpoint: Path | None = None, checkpoint_every: int = 6000,
-                          evaluations: int = 10, minutes: float | None = None,
-                          until: int | None = None) -> SemiSupervisedResult:
+                          evaluations: int = 10, minutes: float | None = None, until: int | None = None,
+                          report: Callable[[dict], None] | None = None) -> SemiSupervisedResult:
     """Train the K+1 discriminator (gan=True) or the same net, with the same number of updates,
     on the labelled set alone (gan=False). Images (N, D) float in [0, 1], all of them used
     unlabelled; `labels_per_class` of each class labelled (drawn by `seed`). `checkpoint`: a file
     the run saves itself to every `checkpoint_every` updates and when it stops, and resumes from.
     `minutes` / `until` (an update count) stop this call early; a later call with the same
-    checkpoint goes on from there (the result's `steps` and `seconds` count every call's)."""
+    checkpoint goes on from there (the result's `steps` and `seconds` count every call's).
+    `report(record)` is called with each evaluation ({"step", "loss_d", "test_error", ...})."""
     if train_images.ndim != 2 or test_images.ndim != 2 or train_images.shape[1] != test_images.shape[1]:
         raise InputError(f"images must be flat (N, D) arrays of the same D, got {tuple(train_images.shape)} "
                          f"and {tuple(test_images.shape)}")
@@ -277,6 +278,8 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         record["test_error"] = error_rate(tested, x_test, y_test)
         record["raw_test_error"] = error_rate(d, x_test, y_test) if ema is not None else record["test_error"]
         history.append(record)
+        if report is not None:
+            report(record)
 
     def save(at: int) -> None:
         if checkpoint is None:

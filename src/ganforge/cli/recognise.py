@@ -101,8 +101,12 @@ def semi_supervised(seeds: str, baseline: bool, limit: int | None, test_limit: i
             if not gan and not baseline:
                 continue
             state = checkpoint_dir / f"{'gan' if gan else 'labelled'}_seed{seed}.pt" if checkpoint_dir else None
+            def report(record: dict, name: str = name, seed: int = seed) -> None:
+                click.echo(f"  seed {seed}, {name}: update {record['step']:,}: test error {record['test_error']:.2%} "
+                           f"(D's own weights {record['raw_test_error']:.2%})")
+
             result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=gan, seed=seed,
-                                           device=torch_device, progress=progress, checkpoint=state)
+                                           device=torch_device, progress=progress, checkpoint=state, report=report)
             rows[name].append(result)
             click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} (D's own weights "
                        f"{result.raw_test_error:.2%}; {result.seconds:.0f} s for {result.steps} updates, "
