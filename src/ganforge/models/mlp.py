@@ -80,9 +80,10 @@ class KPlusOneDiscriminator(nn.Module):
 
     def layers(self, dtype: torch.dtype | None = None, count: int | None = None) -> list[tuple[torch.Tensor, ...]]:
         """Each layer's (direction v, per-unit factor scale / |v|, bias); those of the first
-        `count` layers (all when None) cast to `dtype` when given. The layer computes (x v^T) * factor + bias, which equals x w^T + bias with the
-        normalised weight w = v * factor, without writing w out (a pass over every weight saved
-        forward and backward)."""
+        `count` layers (all when None) cast to `dtype` when given. The layer computes
+        (x v^T) * factor + bias, which equals x w^T + bias with the normalised weight
+        w = v * factor, without writing w out (a pass over every weight saved forward and
+        backward)."""
         out = []
         for i, (v, scale, bias) in enumerate(zip(self.directions, self.scales, self.biases)):
             factor = scale / torch.linalg.vector_norm(v, dim=1)
