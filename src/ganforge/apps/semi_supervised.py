@@ -297,5 +297,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                 desc="semi-supervised" if gan else "labelled only", hooks=[Hook(checkpoint_every, save, at_end=True)])
     loop.run(step)
     seconds = earlier_seconds + time.perf_counter() - started
-    return SemiSupervisedResult(tested.eval(), error_rate(tested, x_test, y_test), seconds, history, loop.step,
-                                error_rate(d, x_test, y_test))
+    if not history or history[-1]["step"] != loop.step:  # the loop logs (and scores) its last step
+        score({"step": loop.step})
+    last = history[-1]
+    return SemiSupervisedResult(tested.eval(), last["test_error"], seconds, history, loop.step, last["raw_test_error"])

@@ -120,8 +120,7 @@ def semi_supervised(seeds: str, baseline: bool, limit: int | None, test_limit: i
     for name, results in rows.items():
         if results:
             errors = [r.test_error * 100 for r in results]
-            spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
-            click.echo(f"  {name:<28} test error {statistics.mean(errors):.2f}% ± {spread:.2f} "
+            click.echo(f"  {name:<28} test error {_mean_std(errors, '%')} "
                        f"(seeds {seeds}; {statistics.mean(r.seconds for r in results):.0f} s per run)")
 
 
@@ -250,6 +249,7 @@ def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, syn
                    f"change {change} points")
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], unit: str = "") -> str:
+    """'mean{unit} ± std' over seeds (std 0 for one value)."""
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
+    return f"{statistics.mean(values):.2f}{unit} ± {spread:.2f}"
