@@ -19,6 +19,12 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(caps
     assert "  seed 1, labelled only: update 3: test error " in out  # said as the run goes
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",
+                             "--test-limit", "50", "--no-gan")
+    assert code == 0, err
+    assert "K+1 GAN" not in out and out.count("labelled only: test error") == 1
+    code, _, err = run_cli(capsys, "semi-supervised", "--no-gan", "--no-baseline")
+    assert code == 2 and "--no-gan with --no-baseline" in err
     code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")
     assert code == 2 and "--seeds" in err
 

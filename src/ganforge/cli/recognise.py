@@ -39,6 +39,8 @@ labels, 300 epochs of 600 updates, Adam 0.003 constant, test error of D's runnin
 About 60 ms per update on one CPU thread (3 h per seed); two seeds in parallel:
   OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 0 --checkpoint-dir runs/semi &
   OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 1 --checkpoint-dir runs/semi &
+A seed's baseline alone (about 1 h), e.g. beside another seed's GAN:
+  OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 2 --no-gan --checkpoint-dir runs/semi &
 A quicker look (about 13 minutes for the GAN, 4 for the baseline):
   ganforge semi-supervised --epochs 20 --seeds 0""")
 @click.option("--labels-per-class", default=Settings.labels_per_class, show_default=True, type=Int(min=1),
@@ -68,6 +70,8 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
 @click.option("--precision", default=Settings.precision, show_default=True, type=click.Choice(["fp32", "bf16", "auto"]),
               help="bf16: D's two large layers in bf16 (faster; learned slower in a 10-epoch test); "
                    "auto: bf16 where the device computes it natively.")
+@click.option("--gan/--no-gan", default=True, show_default=True,
+              help="Train the K+1 GAN (--no-gan with --baseline: only the baseline, e.g. beside another seed's GAN).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Also train the same network on the labelled digits alone, for as many updates.")
 @click.option("--limit", type=Int(min=1), help="Use only the first N training digits (quick runs).")
@@ -78,11 +82,13 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
 @click.option("--progress/--no-progress", default=False, show_default=True, help="Show a progress bar.")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the first seed's K+1 classifier as .safetensors.")
-def semi_supervised(seeds: str, baseline: bool, limit: int | None, test_limit: int | None, device: str,
+def semi_supervised(seeds: str, gan: bool, baseline: bool, limit: int | None, test_limit: int | None, device: str,
                     checkpoint_dir: Path | None, progress: bool, save: Path | None, feature_layer: int,
                     **recipe: object) -> None:
     """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
     seed_list = parse_seeds(seeds)
+    if not gan and not baseline:
+        raise click.UsageError("--no-gan with --no-baseline trains nothing; keep one of them")
     if save is not None:
         check_writable(save, what="--save")
     if checkpoint_dir is not None:
@@ -97,15 +103,15 @@ def semi_supervised(seeds: str, baseline: bool, limit: int | None, test_limit: i
     torch_device = resolve_device(device)
     rows = {"K+1 GAN (feature matching)": [], "labelled only": []}
     for seed in seed_list:
-        for name, gan in (("K+1 GAN (feature matching)", True), ("labelled only", False)):
-            if not gan and not baseline:
+        for name, adversarial in (("K+1 GAN (feature matching)", True), ("labelled only", False)):
+            if not (gan if adversarial else baseline):
                 continue
-            state = checkpoint_dir / f"{'gan' if gan else 'labelled'}_seed{seed}.pt" if checkpoint_dir else None
+            state = checkpoint_dir / f"{'gan' if adversarial else 'labelled'}_seed{seed}.pt" if checkpoint_dir else None
             def report(record: dict, name: str = name, seed: int = seed) -> None:
                 click.echo(f"  seed {seed}, {name}: update {record['step']:,}: test error {record['test_error']:.2%} "
                            f"(D's own weights {record['raw_test_error']:.2%})")
 
-            result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=gan, seed=seed,
+            result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=adversarial, seed=seed,
                                            device=torch_device, progress=progress, checkpoint=state, report=report)
             rows[name].append(result)
             click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} (D's own weights "
@@ -113,7 +119,7 @@ def semi_supervised(seeds: str, baseline: bool, limit: int | None, test_limit: i
                        f"{1000 * result.seconds / max(1, result.steps):.1f} ms each)")
             click.echo("  test error by update: " + ", ".join(f"{h['step']}: {h['test_error']:.2%}"
                                                             for h in result.history))
-            if save is not None and gan and seed == seed_list[0]:
+            if save is not None and adversarial and seed == seed_list[0]:
                 save_network(save, result.classifier, {"num_classes": 10})
     click.echo(f"\n{settings.labels_per_class * 10} labels, {settings.epochs:g} epochs of {len(x_train):,} digits, "
                f"Adam lr {settings.lr:g}, {len(test.labels)} test digits")
