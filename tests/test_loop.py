@@ -1,10 +1,11 @@
+import copy
 import os
 import signal
 
 import pytest
 import torch
 
-from ganforge.loop import Hook, Loop, Window, adam
+from ganforge.loop import Hook, Loop, RootEpsAdam, Window, adam
 
 
 def test_records_average_each_window_and_the_last_partial_one():
@@ -71,3 +72,40 @@ def test_window_sums_without_syncing_and_adam_is_multi_tensor():
     assert window.summary(2)["a"] == 2.0 and window.items == 8 and window.finite()
     optimiser = adam([torch.nn.Parameter(torch.zeros(2))], 0.1, (0.5, 0.99))
     assert optimiser.defaults["foreach"] is True and optimiser.defaults["betas"] == (0.5, 0.99)
+
+
+def test_root_eps_adam_is_torch_adam_at_zero_and_damps_tiny_gradients_otherwise():
+    torch.manual_seed(0)
+    start = torch.randn(5, 3)
+    ours, theirs = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    mine = RootEpsAdam([ours], 0.01, (0.5, 0.999), eps=1e-8, eps_root=0.0)
+    reference = torch.optim.Adam([theirs], 0.01, (0.5, 0.999), eps=1e-8)
+    for _ in range(5):  # the same gradients each step
+        gradient = torch.randn(5, 3)
+        for p, opt in ((ours, mine), (theirs, reference)):
+            p.grad = gradient.clone()
+            opt.step()
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-6, atol=1e-7)
+    # First step from rest: m_hat = g, v_hat = g^2, so p1 = p0 - lr * g / sqrt(g^2 + eps_root).
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.grad = torch.tensor([1e-5, -1e-2, 0.0])
+    RootEpsAdam([p], 0.003, (0.5, 0.999)).step()  # improved-gan's eps_root 1e-8, eps 0
+    expected = -0.003 * torch.tensor([1e-5 / (1e-10 + 1e-8) ** 0.5, -1e-2 / (1e-4 + 1e-8) ** 0.5, 0.0])
+    torch.testing.assert_close(p.detach(), expected, rtol=1e-5, atol=1e-12)
+    assert abs(float(p[0])) < 0.1 * 0.003  # torch's Adam would step the full 0.003
+    with pytest.raises(ValueError, match="eps_root"):
+        RootEpsAdam([p], 0.003, eps_root=-1)
+
+
+def test_root_eps_adam_state_round_trips():
+    p, q = torch.nn.Parameter(torch.ones(4)), torch.nn.Parameter(torch.ones(4))
+    first, second = RootEpsAdam([p], 0.1), RootEpsAdam([q], 0.1)
+    p.grad = torch.tensor([1.0, -2.0, 3.0, 0.5])
+    first.step()
+    second.load_state_dict(copy.deepcopy(first.state_dict()))  # as from a file: no shared tensors
+    with torch.no_grad():
+        q.copy_(p)
+    for param, opt in ((p, first), (q, second)):
+        param.grad = torch.tensor([0.5, 0.5, -1.0, 2.0])
+        opt.step()
+    assert torch.equal(p, q)

@@ -39,6 +39,51 @@ def adam(parameters: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), 
     return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True, **options)
 
 
+class RootEpsAdam(torch.optim.Optimizer):
+    """Adam with an epsilon inside the square root as well:
+        p <- p - lr * m_hat / (sqrt(v_hat + eps_root) + eps)
+    eps_root = 0 is torch's Adam. Salimans et al.'s published code (improved-gan's `adam_updates`)
+    uses eps_root = 1e-8, eps = 0: where gradients are tiny (sqrt(v_hat) << 1e-4, as for most of a
+    weight-normalised MLP's directions) the step shrinks to about lr * m_hat / 1e-4 instead of
+    torch's lr-sized, sign-like step. optax calls the same term eps_root."""
+
+    def __init__(self, params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 0.0,
+                 eps_root: float = 1e-8) -> None:
+        if lr <= 0 or eps < 0 or eps_root < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"RootEpsAdam needs lr > 0, eps >= 0, eps_root >= 0 and betas in [0, 1), got "
+                             f"lr={lr}, eps={eps}, eps_root={eps_root}, betas={betas}")
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "eps_root": eps_root})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for p in params:
+                if not self.state[p]:
+                    self.state[p].update(step=torch.zeros((), dtype=torch.float64),
+                                         exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+            beta1, beta2 = group["betas"]
+            by_step: dict[float, list[torch.Tensor]] = {}  # parameters that missed a step correct differently
+            for p in params:
+                self.state[p]["step"] += 1
+                by_step.setdefault(float(self.state[p]["step"]), []).append(p)
+            for t, ps in by_step.items():
+                grads = [p.grad for p in ps]
+                m, v = [self.state[p]["exp_avg"] for p in ps], [self.state[p]["exp_avg_sq"] for p in ps]
+                torch._foreach_lerp_(m, grads, 1 - beta1)
+                torch._foreach_mul_(v, beta2)
+                torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
+                denominators = torch._foreach_div(v, 1 - beta2 ** t)
+                torch._foreach_add_(denominators, group["eps_root"])
+                torch._foreach_sqrt_(denominators)
+                torch._foreach_add_(denominators, group["eps"])
+                torch._foreach_addcdiv_(ps, m, denominators, value=-group["lr"] / (1 - beta1 ** t))
+        return loss
+
+
 class Window:
     """Sums of step statistics since the last log line, kept as tensors to avoid syncs."""
 

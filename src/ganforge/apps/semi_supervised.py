@@ -44,7 +44,7 @@ from torch import nn
 from ganforge.device import resolve_precision
 from ganforge.errors import CheckpointError, InputError
 from ganforge.io.atomic import atomic_write
-from ganforge.loop import Hook, Loop
+from ganforge.loop import Hook, Loop, RootEpsAdam
 from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
 from ganforge.training.ema import EMA
 
@@ -86,6 +86,7 @@ class Settings:
     labelled_batches: str = "cycle"  # "cycle": permutations of the labelled set; "random": with replacement
     average: float = 0.9999  # running average of D's weights used for testing; 0: the weights themselves
     precision: str = "fp32"  # bf16: D's first two layers (84% of the arithmetic) in bf16; auto: bf16 where native
+    adam_eps_root: float = 0.0  # > 0: Adam's epsilon inside the square root (the paper's code: 1e-8); 0: torch's Adam
 
     def __post_init__(self) -> None:
         checks = [(self.labels_per_class >= 1, "--labels-per-class must be >= 1", self.labels_per_class),
@@ -98,6 +99,7 @@ class Settings:
                   (self.labelled_batches in ("cycle", "random"), "--labelled-batches must be cycle or random",
                    self.labelled_batches),
                   (0 <= self.average < 1, "--average must be in [0, 1)", self.average),
+                  (self.adam_eps_root >= 0, "--adam-eps-root must be >= 0", self.adam_eps_root),
                   (self.precision in ("fp32", "bf16", "auto"), "--precision must be fp32, bf16 or auto",
                    self.precision)]
         for ok, message, value in checks:
@@ -165,6 +167,9 @@ def error_rate(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor
     return wrong / len(images)
 
 
+ADDED_SETTINGS = {"adam_eps_root": 0.0}  # Settings fields added after runs were saved, as those runs ran
+
+
 def _load_state(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
     """A saved run's state, or None when there is none; an error when it is another run's."""
     if not path.is_file():
@@ -173,6 +178,9 @@ def _load_state(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: unreadable semi-supervised state ({type(exc).__name__})") from None
+    saved = state.get("run") if isinstance(state, dict) else None
+    if isinstance(saved, dict) and isinstance(saved.get("settings"), dict):
+        saved["settings"] = {**ADDED_SETTINGS, **saved["settings"]}
     if not isinstance(state, dict) or state.get("run") != expected:
         found = state.get("run") if isinstance(state, dict) else None
         raise CheckpointError(f"{path}: saved by another run ({found}); this run is {expected}; "
@@ -212,8 +220,12 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         d.data_init(x_unl[torch.randperm(len(x_unl))[:500]])
     ema = EMA(d, s.average) if s.average > 0 else None
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
-    opt_d = torch.optim.Adam([p for p in d.parameters() if p.requires_grad], s.lr, betas=(0.5, 0.999), **fused)
-    opt_g = torch.optim.Adam(g.parameters(), s.lr, betas=(0.5, 0.999), **fused)
+    def optimiser(params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        if s.adam_eps_root > 0:
+            return RootEpsAdam(params, s.lr, betas=(0.5, 0.999), eps=0.0, eps_root=s.adam_eps_root)
+        return torch.optim.Adam(params, s.lr, betas=(0.5, 0.999), **fused)
+
+    opt_d, opt_g = optimiser([p for p in d.parameters() if p.requires_grad]), optimiser(list(g.parameters()))
     steps = max(1, math.ceil(s.epochs * len(x_unl) / s.batch_size))
     decay_from = 2 * steps // 3 if s.lr_decay else steps
     streams = {name: IndexStream(n, s.batch_size, torch.Generator().manual_seed(seed * 3 + k), mode)

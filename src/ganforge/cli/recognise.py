@@ -67,6 +67,9 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
               help="cycle: each labelled batch a new permutation of the labelled set; random: drawn with replacement.")
 @click.option("--average", default=Settings.average, show_default=True, type=Float(min=0, max=1, max_open=True),
               help="Decay of the running average of D's weights that is tested (0: test D itself).")
+@click.option("--adam-eps-root", default=Settings.adam_eps_root, show_default=True, type=Float(min=0, max=1),
+              help="Adam's epsilon inside the square root, sqrt(v + eps_root) (the paper's code: 1e-8); "
+                   "0: torch's Adam, sqrt(v) + 1e-8.")
 @click.option("--precision", default=Settings.precision, show_default=True, type=click.Choice(["fp32", "bf16", "auto"]),
               help="bf16: D's two large layers in bf16 (faster; learned slower in a 10-epoch test); "
                    "auto: bf16 where the device computes it natively.")
