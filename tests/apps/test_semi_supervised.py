@@ -80,11 +80,14 @@ def test_batch_streams_cycle_through_permutations_and_resume_exactly():
     assert len(drawn) == 50 and set(drawn.tolist()) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("gan,eps_root", [(True, 0.0), (False, 0.0), (True, 1e-8)])
-def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, eps_root):
+PAPER_CODE = {"adam_eps_root": 1e-8, "direction_init": 0.1, "generator_init": "paper"}
+
+
+@pytest.mark.parametrize("gan,paper", [(True, False), (False, False), (True, True)])
+def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, paper):
     x, y = _toy_digits(200, 0)
     xt, yt = _toy_digits(50, 1)
-    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="fp32", adam_eps_root=eps_root)
+    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="fp32", **(PAPER_CODE if paper else {}))
     whole = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3)
     state = tmp_path / "run.pt"
     part = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state, until=2)
@@ -96,13 +99,14 @@ def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, eps_root):
     assert [h["step"] for h in rest.history] == [h["step"] for h in whole.history]
     with pytest.raises(CheckpointError, match="saved by another run"):
         train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=4, checkpoint=state)
-    if eps_root == 0:  # a state saved before adam_eps_root existed resumes as torch's Adam, and only so
+    if not paper:  # a state saved before these settings existed resumes with the values it ran with, and only so
         saved = torch.load(state, weights_only=True)
-        del saved["run"]["settings"]["adam_eps_root"]
+        for name in PAPER_CODE:
+            del saved["run"]["settings"][name]
         torch.save(saved, state)
         assert train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state).steps == 5
         with pytest.raises(CheckpointError, match="saved by another run"):
-            train_semi_supervised(x, y, xt, yt, dataclasses.replace(settings, adam_eps_root=1e-8), gan=gan,
+            train_semi_supervised(x, y, xt, yt, dataclasses.replace(settings, **PAPER_CODE), gan=gan,
                                   num_classes=4, seed=3, checkpoint=state)
     state.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="unreadable semi-supervised state"):

@@ -63,3 +63,35 @@ def test_noise_has_each_layers_standard_deviation():
     assert [tuple(n.shape) for n in noise] == [(4000, 50), (4000, 40), (4000, 30)]
     for n, std in zip(noise, (0.3, 0.5, 0.5)):
         assert abs(float(n.std()) - std) < 0.01 * std and abs(float(n.mean())) < 0.01
+
+
+def test_direction_std_changes_how_far_a_step_turns_not_the_initialised_function():
+    x = torch.rand(64, 784)
+    nets = []
+    for std in (0.05, 0.1):
+        torch.manual_seed(0)
+        net = KPlusOneDiscriminator(direction_std=std).eval()
+        net.data_init(x)
+        nets.append(net)
+    torch.testing.assert_close(nets[0](x)[0], nets[1](x)[0], rtol=1e-4, atol=1e-4)
+    norms = [float(torch.linalg.vector_norm(net.directions[0], dim=1).mean()) for net in nets]
+    assert norms[1] == pytest.approx(2 * norms[0], rel=1e-5) and norms[0] == pytest.approx(0.05 * 784 ** 0.5, rel=0.02)
+    gradients = []
+    for net in nets:
+        net(x)[0].sum().backward()
+        gradients.append(float(net.directions[0].grad.norm()))
+    assert gradients[0] == pytest.approx(2 * gradients[1], rel=1e-3)  # d w / d v ~ 1 / |v|
+
+
+def test_generator_paper_init_keeps_the_state_dict_keys_and_follows_lasagne():
+    from ganforge.models.mlp import MLPImageGenerator
+
+    torch_default, paper = MLPImageGenerator(), MLPImageGenerator(paper_init=True)
+    assert torch_default.state_dict().keys() == paper.state_dict().keys()
+    trained = {name for name, p in paper.named_parameters() if p.requires_grad}
+    assert "net.1.weight" not in trained and "net.1.bias" in trained and paper.net[1].eps == 1e-6
+    limit = (6 / (500 + 500)) ** 0.5  # Glorot uniform
+    assert 0.9 * limit < float(paper.net[3].weight.abs().max()) <= limit
+    torch.testing.assert_close(torch.linalg.vector_norm(paper.net[6].weight, dim=1), torch.ones(784))
+    images = paper(torch.rand(32, 100))
+    assert images.shape == (32, 784) and 0 <= float(images.min()) and float(images.max()) <= 1

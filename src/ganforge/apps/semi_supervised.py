@@ -87,6 +87,8 @@ class Settings:
     average: float = 0.9999  # running average of D's weights used for testing; 0: the weights themselves
     precision: str = "fp32"  # bf16: D's first two layers (84% of the arithmetic) in bf16; auto: bf16 where native
     adam_eps_root: float = 0.0  # > 0: Adam's epsilon inside the square root (the paper's code: 1e-8); 0: torch's Adam
+    direction_init: float = 0.05  # std of D's initial weight-norm directions (the paper's code: 0.1)
+    generator_init: str = "torch"  # "paper": G initialised as the paper's code (Glorot, BN without scale)
 
     def __post_init__(self) -> None:
         checks = [(self.labels_per_class >= 1, "--labels-per-class must be >= 1", self.labels_per_class),
@@ -100,6 +102,9 @@ class Settings:
                    self.labelled_batches),
                   (0 <= self.average < 1, "--average must be in [0, 1)", self.average),
                   (self.adam_eps_root >= 0, "--adam-eps-root must be >= 0", self.adam_eps_root),
+                  (self.direction_init > 0, "--direction-init must be > 0", self.direction_init),
+                  (self.generator_init in ("torch", "paper"), "--generator-init must be torch or paper",
+                   self.generator_init),
                   (self.precision in ("fp32", "bf16", "auto"), "--precision must be fp32, bf16 or auto",
                    self.precision)]
         for ok, message, value in checks:
@@ -167,7 +172,8 @@ def error_rate(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor
     return wrong / len(images)
 
 
-ADDED_SETTINGS = {"adam_eps_root": 0.0}  # Settings fields added after runs were saved, as those runs ran
+# Settings fields added after runs were saved, with the values those runs ran with
+ADDED_SETTINGS = {"adam_eps_root": 0.0, "direction_init": 0.05, "generator_init": "torch"}
 
 
 def _load_state(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
@@ -214,8 +220,8 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     x_unl, x_test, y_test = train_images.to(device), test_images.to(device), test_labels.to(device)
     d = KPlusOneDiscriminator(num_classes, train_images.shape[1], input_noise=s.input_noise,
                               hidden_noise=s.hidden_noise, train_hidden_scales=s.train_hidden_scales,
-                              features_at=s.features_at).to(device)
-    g = MLPImageGenerator(100, train_images.shape[1]).to(device)
+                              features_at=s.features_at, direction_std=s.direction_init).to(device)
+    g = MLPImageGenerator(100, train_images.shape[1], paper_init=s.generator_init == "paper").to(device)
     if s.data_init:  # pixel statistics only (no labels), for the baseline too: the same network either way
         d.data_init(x_unl[torch.randperm(len(x_unl))[:500]])
     ema = EMA(d, s.average) if s.average > 0 else None
@@ -225,7 +231,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             return RootEpsAdam(params, s.lr, betas=(0.5, 0.999), eps=0.0, eps_root=s.adam_eps_root)
         return torch.optim.Adam(params, s.lr, betas=(0.5, 0.999), **fused)
 
-    opt_d, opt_g = optimiser([p for p in d.parameters() if p.requires_grad]), optimiser(list(g.parameters()))
+    opt_d, opt_g = (optimiser([p for p in net.parameters() if p.requires_grad]) for net in (d, g))
     steps = max(1, math.ceil(s.epochs * len(x_unl) / s.batch_size))
     decay_from = 2 * steps // 3 if s.lr_decay else steps
     streams = {name: IndexStream(n, s.batch_size, torch.Generator().manual_seed(seed * 3 + k), mode)

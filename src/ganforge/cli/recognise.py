@@ -70,6 +70,14 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
 @click.option("--adam-eps-root", default=Settings.adam_eps_root, show_default=True, type=Float(min=0, max=1),
               help="Adam's epsilon inside the square root, sqrt(v + eps_root) (the paper's code: 1e-8); "
                    "0: torch's Adam, sqrt(v) + 1e-8.")
+@click.option("--direction-init", default=Settings.direction_init, show_default=True,
+              type=Float(min=0, max=10, min_open=True),
+              help="Std of D's initial weight-norm directions (the paper's code: 0.1); sets how far each "
+                   "Adam step turns them.")
+@click.option("--generator-init", default=Settings.generator_init, show_default=True,
+              type=click.Choice(["torch", "paper"]),
+              help="paper: G initialised as the paper's code (Glorot weights, BatchNorm without a trained scale, "
+                   "output scales 1); torch: torch's defaults.")
 @click.option("--precision", default=Settings.precision, show_default=True, type=click.Choice(["fp32", "bf16", "auto"]),
               help="bf16: D's two large layers in bf16 (faster; learned slower in a 10-epoch test); "
                    "auto: bf16 where the device computes it natively.")

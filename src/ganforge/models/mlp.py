@@ -56,6 +56,9 @@ class KPlusOneDiscriminator(nn.Module):
     As in the paper's code, the hidden layers' scales are fixed after `data_init` and only the
     output layer's scale is trained (`train_hidden_scales` trains them all). `features_at` picks
     the hidden layer whose output is returned as features (-1: the last, the paper's choice).
+    `direction_std`: the directions' initial Gaussian std (the paper's code: 0.1). It does not change
+    the function after `data_init`, but it sets how far an optimiser step turns a direction: the
+    gradient of w = scale * v / |v| with respect to v scales as 1 / |v|.
 
     The noise of a whole forward pass is drawn in one buffer, and `layers(dtype, count)` computes
     the weight-norm factors once, so a step can cast the large layers to bf16 once and reuse them
@@ -64,14 +67,16 @@ class KPlusOneDiscriminator(nn.Module):
 
     def __init__(self, num_classes: int = 10, in_features: int = 784,
                  hidden: tuple[int, ...] = (1000, 500, 250, 250, 250), input_noise: float = 0.3,
-                 hidden_noise: float = 0.5, train_hidden_scales: bool = False, features_at: int = -1) -> None:
+                 hidden_noise: float = 0.5, train_hidden_scales: bool = False, features_at: int = -1,
+                 direction_std: float = 0.05) -> None:
         super().__init__()
         if not -len(hidden) <= features_at < len(hidden):
             raise ValueError(f"features_at must index one of the {len(hidden)} hidden layers, got {features_at}")
         sizes = (in_features, *hidden, num_classes)
         self.widths = sizes[:-1]  # each layer's input width
         last = len(sizes) - 2
-        self.directions = nn.ParameterList(nn.Parameter(torch.randn(b, a) * 0.05) for a, b in zip(sizes, sizes[1:]))
+        self.directions = nn.ParameterList(nn.Parameter(torch.randn(b, a) * direction_std)
+                                           for a, b in zip(sizes, sizes[1:]))
         self.scales = nn.ParameterList(nn.Parameter(torch.ones(b), requires_grad=train_hidden_scales or i == last)
                                        for i, b in enumerate(sizes[1:]))
         self.biases = nn.ParameterList(nn.Parameter(torch.zeros(b)) for b in sizes[1:])
@@ -133,15 +138,31 @@ class KPlusOneDiscriminator(nn.Module):
 
 
 class MLPImageGenerator(nn.Module):
-    """z (N, latent_dim) -> images (N, 784) in [0, 1]."""
+    """z (N, latent_dim) -> images (N, 784) in [0, 1]. `paper_init`: as the paper's code builds it
+    (Lasagne): Glorot-uniform weights, BatchNorm without a trained scale (epsilon 1e-6), and the
+    weight-normalised output layer's scales starting at 1; otherwise torch's defaults (the output
+    scales start at each row's norm)."""
 
-    def __init__(self, latent_dim: int = 100, out_features: int = 784) -> None:
+    def __init__(self, latent_dim: int = 100, out_features: int = 784, paper_init: bool = False) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.net = nn.Sequential(
             nn.Linear(latent_dim, 500, bias=False), nn.BatchNorm1d(500), nn.Softplus(),
             nn.Linear(500, 500, bias=False), nn.BatchNorm1d(500), nn.Softplus(),
             weight_norm(nn.Linear(500, out_features)), nn.Sigmoid())
+        if paper_init:
+            with torch.no_grad():
+                for module in self.net:
+                    if isinstance(module, nn.BatchNorm1d):
+                        module.eps = 1e-6
+                        module.weight.requires_grad_(False)  # stays 1: the state dict keeps its keys
+                    elif isinstance(module, nn.Linear) and not hasattr(module, "parametrizations"):
+                        nn.init.xavier_uniform_(module.weight)
+                output = self.net[6]
+                direction = nn.init.xavier_uniform_(torch.empty_like(output.weight))
+                output.parametrizations.weight.original1.copy_(direction)
+                output.parametrizations.weight.original0.fill_(1.0)
+                nn.init.zeros_(output.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
