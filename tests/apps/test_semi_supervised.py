@@ -104,7 +104,8 @@ def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, paper):
         for name in PAPER_CODE:
             del saved["run"]["settings"][name]
         torch.save(saved, state)
-        assert train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state).steps == 5
+        resumed = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state)
+        assert resumed.steps == 5
         with pytest.raises(CheckpointError, match="saved by another run"):
             train_semi_supervised(x, y, xt, yt, dataclasses.replace(settings, **PAPER_CODE), gan=gan,
                                   num_classes=4, seed=3, checkpoint=state)
