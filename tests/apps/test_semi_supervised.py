@@ -112,3 +112,23 @@ def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, paper):
     state.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="unreadable semi-supervised state"):
         train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state)
+
+
+def test_a_given_labelled_set_replaces_the_seeds_draw_and_is_checked(tmp_path):
+    x, y = _toy_digits(200, 0)
+    xt, yt = _toy_digits(50, 1)
+    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="fp32")
+    drawn = train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, seed=2)
+    same = labelled_subset(y, 3, 4, seed=2)
+    given = train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, seed=2, labelled=same)
+    for a, b in zip(drawn.classifier.state_dict().values(), given.classifier.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    swapped = same.clone()
+    swapped[0] = next(i for i in range(200) if y[i] == y[same[0]] and i not in same.tolist())
+    state = tmp_path / "run.pt"
+    train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, seed=2, labelled=swapped, checkpoint=state)
+    with pytest.raises(CheckpointError, match="saved by another run"):  # another labelled set is another run
+        train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, seed=2, labelled=same, checkpoint=state)
+    for bad, message in (([3, 3], "distinct"), ([0, 200], r"in 0\.\.199"), ([], "non-empty"), ([0.5], "integers")):
+        with pytest.raises(InputError, match=message):
+            train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, labelled=torch.tensor(bad))

@@ -9,7 +9,7 @@ from tests.cli.test_cli import TINY, run_cli
 pytest.importorskip("mnist")
 
 
-def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(capsys):
+def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_path, capsys):
     code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",
                              "--test-limit", "50", "--seeds", "0,1")
     assert code == 0, err
@@ -23,6 +23,18 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(caps
                              "--test-limit", "50", "--no-gan")
     assert code == 0, err
     assert "K+1 GAN" not in out and out.count("labelled only: test error") == 1
+    chosen = tmp_path / "labelled.json"
+    chosen.write_text("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]")
+    code, out, err = run_cli(capsys, "semi-supervised", "--epochs", "1", "--limit", "300", "--test-limit", "50",
+                             "--no-gan", "--labelled", str(chosen))
+    assert code == 0, err
+    assert "12 labels, 1 epochs of 300 digits" in out
+    chosen.write_text('{"0": 1}')
+    code, _, err = run_cli(capsys, "semi-supervised", "--labelled", str(chosen))
+    assert code == 2 and "labelled.json: expected a JSON list of integers" in err and len(err.strip().splitlines()) == 1
+    chosen.write_text("[0, 0]")
+    code, _, err = run_cli(capsys, "semi-supervised", "--limit", "300", "--labelled", str(chosen))
+    assert code == 2 and "distinct" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "semi-supervised", "--no-gan", "--no-baseline")
     assert code == 2 and "--no-gan with --no-baseline" in err
     code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")

@@ -163,6 +163,18 @@ def labelled_subset(labels: torch.Tensor, per_class: int, num_classes: int, seed
     return torch.cat(picked)
 
 
+def check_indices(indices: torch.Tensor | list[int], n: int) -> torch.Tensor:
+    """A labelled set given as indices: distinct integers in [0, n), at least one."""
+    indices = torch.as_tensor(indices)
+    if indices.ndim != 1 or len(indices) == 0 or indices.is_floating_point() or indices.dtype == torch.bool:
+        raise InputError(f"labelled indices must be a non-empty list of integers, got {len(indices)} of "
+                         f"dtype {indices.dtype}")
+    if int(indices.min()) < 0 or int(indices.max()) >= n or len(indices.unique()) != len(indices):
+        raise InputError(f"labelled indices must be distinct and in 0..{n - 1}, got min {int(indices.min())}, "
+                         f"max {int(indices.max())}, {len(indices) - len(indices.unique())} repeated")
+    return indices.long()
+
+
 @torch.no_grad()
 def error_rate(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
     """Fraction misclassified; images (N, 784) in [0, 1]."""
@@ -199,14 +211,17 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                           seed: int = 0, num_classes: int = 10, device: str | torch.device = "cpu",
                           progress: bool = False, checkpoint: Path | None = None, checkpoint_every: int = 6000,
                           evaluations: int = 10, minutes: float | None = None, until: int | None = None,
-                          report: Callable[[dict], None] | None = None) -> SemiSupervisedResult:
+                          report: Callable[[dict], None] | None = None,
+                          labelled: torch.Tensor | None = None) -> SemiSupervisedResult:
     """Train the K+1 discriminator (gan=True) or the same net, with the same number of updates,
     on the labelled set alone (gan=False). Images (N, D) float in [0, 1], all of them used
     unlabelled; `labels_per_class` of each class labelled (drawn by `seed`). `checkpoint`: a file
     the run saves itself to every `checkpoint_every` updates and when it stops, and resumes from.
     `minutes` / `until` (an update count) stop this call early; a later call with the same
     checkpoint goes on from there (the result's `steps` and `seconds` count every call's).
-    `report(record)` is called with each evaluation ({"step", "loss_d", "test_error", ...})."""
+    `report(record)` is called with each evaluation ({"step", "loss_d", "test_error", ...}).
+    `labelled`: the indices of the labelled training images, instead of `labels_per_class` of each
+    class drawn by `seed` (e.g. one seed's set with one image swapped)."""
     if train_images.ndim != 2 or test_images.ndim != 2 or train_images.shape[1] != test_images.shape[1]:
         raise InputError(f"images must be flat (N, D) arrays of the same D, got {tuple(train_images.shape)} "
                          f"and {tuple(test_images.shape)}")
@@ -215,7 +230,11 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     low = LOW_PRECISION_LAYERS
     torch.manual_seed(seed)
-    labelled = labelled_subset(train_labels, s.labels_per_class, num_classes, seed)
+    labelled_given = labelled is not None
+    if labelled is None:
+        labelled = labelled_subset(train_labels, s.labels_per_class, num_classes, seed)
+    else:
+        labelled = check_indices(labelled, len(train_images))
     x_lab, y_lab = train_images[labelled].to(device), train_labels[labelled].to(device)
     x_unl, x_test, y_test = train_images.to(device), test_images.to(device), test_labels.to(device)
     d = KPlusOneDiscriminator(num_classes, train_images.shape[1], input_noise=s.input_noise,
@@ -241,6 +260,8 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     history: list[dict] = []
     run = {"settings": dataclasses.asdict(s), "gan": gan, "seed": seed, "steps": steps,
            "data": [len(x_unl), len(x_test)]}
+    if labelled_given:
+        run["labelled"] = labelled.tolist()
     state = _load_state(checkpoint, run) if checkpoint is not None else None
     start, earlier_seconds = 0, 0.0
     if state is not None:

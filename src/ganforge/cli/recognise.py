@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def parse_seeds(seeds: str) -> list[int]:
     except click.BadParameter:
         raise click.BadParameter(f"expected seeds in 0..{SEEDS.max} like 0,1,2, got {seeds!r}",
                                  param_hint="'--seeds'") from None
+
+
+def read_indices(path: Path) -> list[int]:
+    """--labelled FILE: a JSON list of integers; a usage error naming the file otherwise."""
+    try:
+        indices = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"{path}: not readable as JSON ({exc})", param_hint="'--labelled'") from None
+    if not isinstance(indices, list) or not indices or not all(type(i) is int for i in indices):
+        raise click.BadParameter(f"{path}: expected a JSON list of integers like [12, 503, 7]",
+                                 param_hint="'--labelled'")
+    return indices
 
 
 @click.command("semi-supervised", epilog="""\b
@@ -85,6 +98,9 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
               help="Train the K+1 GAN (--no-gan with --baseline: only the baseline, e.g. beside another seed's GAN).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Also train the same network on the labelled digits alone, for as many updates.")
+@click.option("--labelled", "labelled_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON list of the labelled digits' indices (0..59,999: training then validation digits), "
+                   "instead of --labels-per-class drawn by each seed.")
 @click.option("--limit", type=Int(min=1), help="Use only the first N training digits (quick runs).")
 @click.option("--test-limit", type=Int(min=1), help="Score on the first N test digits only.")
 @click.option("--device", default="cpu", show_default=True)
@@ -93,7 +109,8 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
 @click.option("--progress/--no-progress", default=False, show_default=True, help="Show a progress bar.")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the first seed's K+1 classifier as .safetensors.")
-def semi_supervised(seeds: str, gan: bool, baseline: bool, limit: int | None, test_limit: int | None, device: str,
+def semi_supervised(seeds: str, gan: bool, baseline: bool, labelled_file: Path | None, limit: int | None,
+                    test_limit: int | None, device: str,
                     checkpoint_dir: Path | None, progress: bool, save: Path | None, feature_layer: int,
                     **recipe: object) -> None:
     """Semi-supervised MNIST: a K+1-class GAN discriminator vs the same net on the labels alone."""
@@ -105,6 +122,7 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, limit: int | None, te
     if checkpoint_dir is not None:
         check_writable(checkpoint_dir, folder=True, what="--checkpoint-dir")
     settings = Settings(features_at=feature_layer - 1, **recipe)  # type: ignore[arg-type]
+    labelled = read_indices(labelled_file) if labelled_file is not None else None
     parts = [load_mnist("train", limit=limit)]  # the paper's 60,000: MNIST's training and validation digits
     if limit is None or limit > len(parts[0].labels):
         parts.append(load_mnist("valid", limit=None if limit is None else limit - len(parts[0].labels)))
@@ -123,7 +141,8 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, limit: int | None, te
                            f"(D's own weights {record['raw_test_error']:.2%})")
 
             result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=adversarial, seed=seed,
-                                           device=torch_device, progress=progress, checkpoint=state, report=report)
+                                           device=torch_device, progress=progress, checkpoint=state, report=report,
+                                           labelled=labelled)
             rows[name].append(result)
             click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} (D's own weights "
                        f"{result.raw_test_error:.2%}; {result.seconds:.0f} s for {result.steps} updates, "
@@ -132,7 +151,8 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, limit: int | None, te
                                                             for h in result.history))
             if save is not None and adversarial and seed == seed_list[0]:
                 save_network(save, result.classifier, {"num_classes": 10})
-    click.echo(f"\n{settings.labels_per_class * 10} labels, {settings.epochs:g} epochs of {len(x_train):,} digits, "
+    label_count = len(labelled) if labelled is not None else settings.labels_per_class * 10
+    click.echo(f"\n{label_count} labels, {settings.epochs:g} epochs of {len(x_train):,} digits, "
                f"Adam lr {settings.lr:g}, {len(test.labels)} test digits")
     for name, results in rows.items():
         if results:
