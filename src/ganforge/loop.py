@@ -208,7 +208,8 @@ class Loop:
         if self.on_log is not None:
             self.on_log(record)
         history.append(record)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "time")})
+        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
+                         if k not in ("step", "time") and isinstance(v, (int, float))})  # on_log may add lists
         self.window = Window(self.step)
 
     def request_stop(self) -> None:

@@ -9,6 +9,7 @@ from ganforge.apps.semi_supervised import (
     Settings,
     feature_matching_loss,
     labelled_subset,
+    top_confusions,
     supervised_loss,
     train_semi_supervised,
     unsupervised_loss,
@@ -132,3 +133,11 @@ def test_a_given_labelled_set_replaces_the_seeds_draw_and_is_checked(tmp_path):
     for bad, message in (([3, 3], "distinct"), ([0, 200], r"in 0\.\.199"), ([], "non-empty"), ([0.5], "integers")):
         with pytest.raises(InputError, match=message):
             train_semi_supervised(x, y, xt, yt, settings, gan=False, num_classes=4, labelled=torch.tensor(bad))
+
+
+def test_top_confusions_counts_mistakes_by_pair_largest_first():
+    labels = torch.tensor([7, 7, 7, 7, 3, 3, 1, 0, 0])
+    predicted = torch.tensor([3, 3, 3, 7, 5, 3, 1, 1, 2])
+    assert top_confusions(predicted, labels, 10) == [(7, 3, 3), (0, 1, 1), (0, 2, 1)]
+    assert top_confusions(predicted, labels, 10, count=10)[-1] == (3, 5, 1)
+    assert top_confusions(labels, labels, 10) == []

@@ -17,6 +17,7 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_
     assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
     assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out
     assert "  seed 1, labelled only: update 3: test error " in out  # said as the run goes
+    assert "most confused: " in out
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
     code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",

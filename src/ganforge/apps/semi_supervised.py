@@ -45,6 +45,7 @@ from ganforge.device import resolve_precision
 from ganforge.errors import CheckpointError, InputError
 from ganforge.io.atomic import atomic_write
 from ganforge.loop import Hook, Loop, RootEpsAdam
+from ganforge.metrics.detection import confusion_matrix
 from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
 from ganforge.training.ema import EMA
 
@@ -176,12 +177,25 @@ def check_indices(indices: torch.Tensor | list[int], n: int) -> torch.Tensor:
 
 
 @torch.no_grad()
+def predict(classifier: nn.Module, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """The K+1 classifier's class for each of images (N, 784) in [0, 1]."""
+    classifier.eval()
+    return torch.cat([classifier(images[i:i + batch])[0].argmax(1) for i in range(0, len(images), batch)])
+
+
 def error_rate(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
     """Fraction misclassified; images (N, 784) in [0, 1]."""
-    classifier.eval()
-    wrong = sum(int((classifier(images[i:i + batch])[0].argmax(1) != labels[i:i + batch]).sum())
-                for i in range(0, len(images), batch))
-    return wrong / len(images)
+    return float((predict(classifier, images, batch) != labels).float().mean())
+
+
+def top_confusions(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, count: int = 3
+                   ) -> list[tuple[int, int, int]]:
+    """The `count` most frequent mistakes as (true class, predicted class, how many), largest first;
+    where errors concentrate in one pair, a mode of the class (e.g. crossed sevens) went to another."""
+    confusion = confusion_matrix(predicted.cpu().numpy(), labels.cpu().numpy(), num_classes)
+    mistakes = [(int(confusion[t, p]), t, p) for t in range(num_classes) for p in range(num_classes)
+                if t != p and confusion[t, p] > 0]
+    return [(t, p, n) for n, t, p in sorted(mistakes, key=lambda m: (-m[0], m[1], m[2]))[:count]]
 
 
 # Settings fields added after runs were saved, with the values those runs ran with
@@ -313,8 +327,10 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             opt_g.step()
         return {"loss_d": loss_d.detach()}
 
-    def score(record: dict) -> None:  # {"step", mean "loss_d", "test_error", "raw_test_error"}
-        record["test_error"] = error_rate(tested, x_test, y_test)
+    def score(record: dict) -> None:  # {"step", mean "loss_d", "test_error", "raw_test_error", "confusions"}
+        predicted = predict(tested, x_test)
+        record["test_error"] = float((predicted != y_test).float().mean())
+        record["confusions"] = top_confusions(predicted, y_test, num_classes)
         record["raw_test_error"] = error_rate(d, x_test, y_test) if ema is not None else record["test_error"]
         history.append(record)
         if report is not None:

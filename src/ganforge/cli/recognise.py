@@ -137,8 +137,9 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, labelled_file: Path |
                 continue
             state = checkpoint_dir / f"{'gan' if adversarial else 'labelled'}_seed{seed}.pt" if checkpoint_dir else None
             def report(record: dict, name: str = name, seed: int = seed) -> None:
+                mistakes = ", ".join(f"{t} as {p} x{n}" for t, p, n in record.get("confusions", []))
                 click.echo(f"  seed {seed}, {name}: update {record['step']:,}: test error {record['test_error']:.2%} "
-                           f"(D's own weights {record['raw_test_error']:.2%})")
+                           f"(D's own weights {record['raw_test_error']:.2%}); most confused: {mistakes or 'none'}")
 
             result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=adversarial, seed=seed,
                                            device=torch_device, progress=progress, checkpoint=state, report=report,
