@@ -19,6 +19,9 @@ train_mnist_feature_matching.py): batch 100, Adam(0.5, 0.999) at a constant 0.00
 of 600 updates, the unsupervised term weighted 0.5, every labelled batch a new permutation of the
 labelled set, unlabelled batches drawn epoch by epoch (a second, independent stream for the
 generator's update), and the test error of a running average of D's weights (decay 0.9999).
+Three details of that code are fields whose defaults keep torch's behaviour (the runs in
+docs/recognition.md started so): Adam's epsilon inside the square root (`adam_eps_root=1e-8`),
+D's initial directions (`direction_init=0.1`) and G's initialisation (`generator_init="paper"`).
 Each field is a lever for ablations (`ganforge semi-supervised --help`).
 
 Speed (one CPU thread is what two seeds in parallel get on a 2-core machine): one forward pass
