@@ -35,7 +35,7 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_
     assert code == 2 and "labelled.json: expected a JSON list of integers" in err and len(err.strip().splitlines()) == 1
     chosen.write_text("[0, 0]")
     code, _, err = run_cli(capsys, "semi-supervised", "--limit", "300", "--labelled", str(chosen))
-    assert code == 2 and "distinct" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "labelled.json: " in err and "distinct" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(capsys, "semi-supervised", "--no-gan", "--no-baseline")
     assert code == 2 and "--no-gan with --no-baseline" in err
     code, _, err = run_cli(capsys, "semi-supervised", "--seeds", "one")

@@ -229,7 +229,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                           progress: bool = False, checkpoint: Path | None = None, checkpoint_every: int = 6000,
                           evaluations: int = 10, minutes: float | None = None, until: int | None = None,
                           report: Callable[[dict], None] | None = None,
-                          labelled: torch.Tensor | None = None) -> SemiSupervisedResult:
+                          labelled: torch.Tensor | list[int] | None = None) -> SemiSupervisedResult:
     """Train the K+1 discriminator (gan=True) or the same net, with the same number of updates,
     on the labelled set alone (gan=False). Images (N, D) float in [0, 1], all of them used
     unlabelled; `labels_per_class` of each class labelled (drawn by `seed`). `checkpoint`: a file
@@ -262,6 +262,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         d.data_init(x_unl[torch.randperm(len(x_unl))[:500]])
     ema = EMA(d, s.average) if s.average > 0 else None
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+
     def optimiser(params: list[nn.Parameter]) -> torch.optim.Optimizer:
         if s.adam_eps_root > 0:
             return RootEpsAdam(params, s.lr, betas=(0.5, 0.999), eps=0.0, eps_root=s.adam_eps_root)

@@ -13,12 +13,13 @@ from ganforge.cli.options import Float, Int
 from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
 from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
-from ganforge.apps.semi_supervised import Settings, train_semi_supervised
+from ganforge.apps.semi_supervised import Settings, check_indices, train_semi_supervised
 from ganforge.cli.commands import SEEDS
 from ganforge.data import load_mnist
 from ganforge.data.scenes import SCENE_CLASSES, load_scenes
 from ganforge.data.transforms import to_signed
 from ganforge.device import resolve_device
+from ganforge.errors import InputError
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import load_network, save_network
 from ganforge.io.pictures import load_image, save_grid, save_image
@@ -123,13 +124,18 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, labelled_file: Path |
     if checkpoint_dir is not None:
         check_writable(checkpoint_dir, folder=True, what="--checkpoint-dir")
     settings = Settings(features_at=feature_layer - 1, **recipe)  # type: ignore[arg-type]
-    labelled = read_indices(labelled_file) if labelled_file is not None else None
     parts = [load_mnist("train", limit=limit)]  # the paper's 60,000: MNIST's training and validation digits
     if limit is None or limit > len(parts[0].labels):
         parts.append(load_mnist("valid", limit=None if limit is None else limit - len(parts[0].labels)))
     test = load_mnist("test", limit=test_limit)
     flat = lambda ds: ds.images.flatten(1).float() / 255  # noqa: E731
     x_train, y_train, x_test = torch.cat([flat(p) for p in parts]), torch.cat([p.labels for p in parts]), flat(test)
+    labelled = None
+    if labelled_file is not None:
+        try:
+            labelled = check_indices(read_indices(labelled_file), len(x_train)).tolist()
+        except InputError as exc:
+            raise click.BadParameter(f"{labelled_file}: {exc}", param_hint="'--labelled'") from None
     torch_device = resolve_device(device)
     rows = {"K+1 GAN (feature matching)": [], "labelled only": []}
     for seed in seed_list:
