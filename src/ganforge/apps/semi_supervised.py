@@ -247,12 +247,9 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     low = LOW_PRECISION_LAYERS
     torch.manual_seed(seed)
-    labelled_given = labelled is not None
-    if labelled is None:
-        labelled = labelled_subset(train_labels, s.labels_per_class, num_classes, seed)
-    else:
-        labelled = check_indices(labelled, len(train_images))
-    x_lab, y_lab = train_images[labelled].to(device), train_labels[labelled].to(device)
+    chosen = (labelled_subset(train_labels, s.labels_per_class, num_classes, seed) if labelled is None
+              else check_indices(labelled, len(train_images)))
+    x_lab, y_lab = train_images[chosen].to(device), train_labels[chosen].to(device)
     x_unl, x_test, y_test = train_images.to(device), test_images.to(device), test_labels.to(device)
     d = KPlusOneDiscriminator(num_classes, train_images.shape[1], input_noise=s.input_noise,
                               hidden_noise=s.hidden_noise, train_hidden_scales=s.train_hidden_scales,
@@ -278,8 +275,8 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     history: list[dict] = []
     run = {"settings": dataclasses.asdict(s), "gan": gan, "seed": seed, "steps": steps,
            "data": [len(x_unl), len(x_test)]}
-    if labelled_given:
-        run["labelled"] = labelled.tolist()
+    if labelled is not None:  # a given set is part of the run's identity; a seed's draw is in "seed"
+        run["labelled"] = chosen.tolist()
     state = _load_state(checkpoint, run) if checkpoint is not None else None
     start, earlier_seconds = 0, 0.0
     if state is not None:
