@@ -10,9 +10,11 @@ pytest.importorskip("mnist")
 
 
 def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_path, capsys):
+    curves = tmp_path / "curves.png"
     code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",
-                             "--test-limit", "50", "--seeds", "0,1")
+                             "--test-limit", "50", "--seeds", "0,1", "--plot", curves)
     assert code == 0, err
+    assert f"wrote {curves}" in out and Image.open(curves).size == (800, 500)
     assert out.count("K+1 GAN (feature matching): test error") == 2 and out.count("labelled only: test error") == 2
     assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
     assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out

@@ -7,6 +7,7 @@ from typing import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ganforge.io.atomic import atomic_write
 
@@ -80,6 +81,41 @@ def plot_toy_samples(panels: Sequence[tuple[str, "object", "object"]], path: Pat
         ax.set_yticks([])
     for ax in axes[len(panels):]:
         ax.axis("off")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return path
+
+
+def plot_error_curves(runs: Sequence[tuple[str, str, Sequence[dict]]], path: Path,
+                      reference: tuple[str, float] | None = None) -> Path:
+    """Test error (%, log scale) against update for several runs on one axis.
+
+    runs: (group, kind, records) with records [{"step", "test_error" (a fraction)}, ...]; runs of a
+    group share a colour, runs of a kind a line style (first kind solid, then dashed, dotted).
+    reference: (label, error in %) drawn as a grey horizontal line, e.g. a paper's figure.
+    """
+    if not runs or any(not records for _, _, records in runs):
+        raise ValueError("plot_error_curves needs at least one run, each with at least one record")
+    groups = list(dict.fromkeys(group for group, _, _ in runs))
+    kinds = list(dict.fromkeys(kind for _, kind, _ in runs))
+    fig = Figure(figsize=(8, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for group, kind, records in runs:
+        ax.plot([r["step"] for r in records], [100 * r["test_error"] for r in records],
+                color=f"C{groups.index(group) % 10}", ls=("-", "--", ":", "-.")[kinds.index(kind) % 4],
+                marker="o", ms=3, label=f"{group}, {kind}")
+    if reference is not None:
+        ax.axhline(reference[1], color="grey", lw=1, ls=(0, (1, 3)), label=reference[0])
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_xlabel("update")
+    ax.set_ylabel("test error (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
