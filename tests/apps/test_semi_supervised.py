@@ -98,6 +98,10 @@ def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, paper):
     for a, b in zip(whole.classifier.state_dict().values(), rest.classifier.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert [h["step"] for h in rest.history] == [h["step"] for h in whole.history]
+    again = train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=3, checkpoint=state)
+    assert again.steps == 5 and again.history == rest.history  # a finished run: loaded, not trained again
+    for a, b in zip(again.classifier.state_dict().values(), rest.classifier.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
     with pytest.raises(CheckpointError, match="saved by another run"):
         train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=4, checkpoint=state)
     if not paper:  # a state saved before these settings existed resumes with the values it ran with, and only so
