@@ -19,6 +19,7 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_
     assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
     assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out
     assert "  seed 1, labelled only: update 3: test error " in out  # said as the run goes
+    assert "labelled only                test error " in out and "% ± " in out  # two seeds: mean ± std
     assert "most confused: " in out
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
@@ -26,6 +27,7 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_
                              "--test-limit", "50", "--no-gan")
     assert code == 0, err
     assert "K+1 GAN" not in out and out.count("labelled only: test error") == 1
+    assert " ± " not in out  # one seed: no spread to claim
     chosen = tmp_path / "labelled.json"
     chosen.write_text("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]")
     code, out, err = run_cli(capsys, "semi-supervised", "--epochs", "1", "--limit", "300", "--test-limit", "50",

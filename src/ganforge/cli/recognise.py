@@ -304,6 +304,7 @@ def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, syn
 
 
 def _mean_std(values: list[float], unit: str = "") -> str:
-    """'mean{unit} ± std' over seeds (std 0 for one value)."""
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f}{unit} ± {spread:.2f}"
+    """'mean{unit} ± std' over seeds; one value alone, with no spread claimed."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}{unit}"
+    return f"{statistics.mean(values):.2f}{unit} ± {statistics.stdev(values):.2f}"
