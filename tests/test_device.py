@@ -56,3 +56,22 @@ def test_batches_live_on_the_gpu_when_they_fit():
     assert stream.placement == "device" and stream.images.is_cuda
     for _ in range(5):  # the same batches as on the CPU, across an epoch boundary
         assert torch.equal(next(stream)[0].cpu(), next(on_cpu)[0])
+
+
+def test_random_state_round_trips_the_streams_a_run_draws_from():
+    cpu = torch.device("cpu")
+    saved = d.random_state(cpu)
+    assert set(saved) == {"torch_rng"}  # no GPU stream on a CPU run
+    first = torch.randn(5)
+    torch.randn(3)
+    d.restore_random_state(saved, cpu)
+    assert torch.equal(torch.randn(5), first)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_random_state_saves_the_gpu_stream_on_cuda():
+    gpu = torch.device("cuda", 0)
+    saved = d.random_state(gpu)
+    first = torch.randn(5, device=gpu)
+    d.restore_random_state(saved, gpu)
+    assert set(saved) == {"torch_rng", "cuda_rng"} and torch.equal(torch.randn(5, device=gpu), first)

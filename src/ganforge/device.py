@@ -11,7 +11,7 @@ import logging
 import os
 from contextlib import nullcontext
 from pathlib import Path
-from typing import ContextManager
+from typing import Any, ContextManager
 
 import torch
 
@@ -95,6 +95,22 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def random_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The global random streams a run on `device` draws from (torch's CPU stream; the GPU's too on
+    CUDA, where noise and dropout draw from it), for a checkpoint to save."""
+    state = {"torch_rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_random_state(state: dict[str, Any], device: torch.device) -> None:
+    """Sets the streams `random_state` saved; the GPU's only where it was saved and this run is on CUDA."""
+    torch.set_rng_state(state["torch_rng"])
+    if device.type == "cuda" and "cuda_rng" in state:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def autocast(precision: str, device: torch.device) -> ContextManager:

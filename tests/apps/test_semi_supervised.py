@@ -14,6 +14,7 @@ from ganforge.apps.semi_supervised import (
     train_semi_supervised,
     unsupervised_loss,
 )
+from ganforge.device import resolve_precision
 from ganforge.errors import CheckpointError, InputError
 
 
@@ -27,6 +28,13 @@ def test_k_plus_one_losses_by_hand():
     logits = torch.tensor([[2.0, 0.0, 0.0]])
     expected = -(2.0 - math.log(math.exp(2.0) + 2.0))
     assert float(supervised_loss(logits, torch.tensor([0]))) == pytest.approx(expected, rel=1e-6)
+    # Means over the batch, not sums: rows with Z = 10 and Z = 1 (logits log 10 and 0 in one class).
+    two = torch.tensor([[math.log(10.0), -50.0], [0.0, -50.0]])
+    expected = (math.log(11 / 10) + math.log(2)) / 2 + (math.log(11) + math.log(2)) / 2
+    assert float(unsupervised_loss(two, two)) == pytest.approx(expected, rel=1e-5)
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    expected = -(2.0 - math.log(math.exp(2.0) + 2.0) + 1.0 - math.log(math.e + 2.0)) / 2
+    assert float(supervised_loss(logits, torch.tensor([0, 1]))) == pytest.approx(expected, rel=1e-6)
     real, fake = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[0.0, 0.0], [0.0, 2.0]])
     # means (2, 3) vs (0, 1): squared differences 4 and 4, averaged -> 4.
     assert float(feature_matching_loss(real, fake)) == pytest.approx(4.0)
@@ -59,6 +67,9 @@ def test_tiny_end_to_end_run_learns():
     result = train_semi_supervised(x, y, xt, yt, TINY, num_classes=4, seed=0)
     assert result.test_error < 0.25 and result.seconds > 0 and result.steps == 20
     assert [h["step"] for h in result.history] == list(range(2, 21, 2))
+    assert result.test_error == result.history[-1]["test_error"]  # the last evaluation, not the best
+    predicted = result.classifier(xt)[0].argmax(1)
+    assert result.test_error == pytest.approx(float((predicted != yt).float().mean()))
     assert all(0 <= h["raw_test_error"] <= 1 for h in result.history)
     with pytest.raises(InputError, match="flat"):
         train_semi_supervised(x.view(-1, 8, 8), y, xt, yt, num_classes=4)
@@ -66,6 +77,24 @@ def test_tiny_end_to_end_run_learns():
         Settings(labelled_batches="sorted")
     with pytest.raises(InputError, match=r"--average must be in \[0, 1\), got 1.0"):
         Settings(average=1.0)
+
+
+def test_the_test_digits_never_change_training():
+    x, y = _toy_digits(200, 0)
+    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="fp32")
+    runs = [train_semi_supervised(x, y, *_toy_digits(n, seed), settings, num_classes=4, seed=1)
+            for n, seed in ((50, 1), (80, 2))]
+    for a, b in zip(*(run.classifier.state_dict().values() for run in runs)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [h["step"] for h in runs[0].history] == [h["step"] for h in runs[1].history]
+
+
+def test_a_saved_run_names_the_precision_it_ran_in(tmp_path):
+    x, y = _toy_digits(200, 0)
+    settings = Settings(labels_per_class=3, epochs=1, batch_size=40, precision="auto")
+    train_semi_supervised(x, y, *_toy_digits(50, 1), settings, num_classes=4, checkpoint=tmp_path / "run.pt", until=1)
+    saved = torch.load(tmp_path / "run.pt", weights_only=True)["run"]["settings"]["precision"]
+    assert saved == resolve_precision("auto", torch.device("cpu")) and saved in ("fp32", "bf16")
 
 
 def test_batch_streams_cycle_through_permutations_and_resume_exactly():
@@ -104,6 +133,8 @@ def test_a_run_stopped_and_resumed_equals_one_run(tmp_path, gan, paper):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     with pytest.raises(CheckpointError, match="saved by another run"):
         train_semi_supervised(x, y, xt, yt, settings, gan=gan, num_classes=4, seed=4, checkpoint=state)
+    saved = torch.load(state, weights_only=True)
+    assert set(saved) >= {"torch_rng", "streams", "opt_d", "ema"} and "cuda_rng" not in saved  # a CPU run
     if not paper:  # a state saved before these settings existed resumes with the values it ran with, and only so
         saved = torch.load(state, weights_only=True)
         for name in PAPER_CODE:

@@ -1,15 +1,17 @@
 """The recognition commands end to end on tiny settings: semi-supervised, segment, augment."""
 
+import re
+import statistics
+
 import pytest
 from PIL import Image
 
 from ganforge.io.pictures import save_image
 from tests.cli.test_cli import TINY, run_cli
 
-pytest.importorskip("mnist")
-
 
 def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_path, capsys):
+    pytest.importorskip("mnist")
     curves = tmp_path / "curves.png"
     code, out, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "2", "--epochs", "1", "--limit", "300",
                              "--test-limit", "50", "--seeds", "0,1", "--plot", curves)
@@ -19,7 +21,11 @@ def test_semi_supervised_runs_both_rows_and_rejects_impossible_label_counts(tmp_
     assert "test error by update: 1: " in out and ", 3: " in out  # 300 digits / batch 100 = 3 updates
     assert "20 labels, 1 epochs of 300 digits" in out and "ms each" in out
     assert "  seed 1, labelled only: update 3: test error " in out  # said as the run goes
-    assert "labelled only                test error " in out and "% ± " in out  # two seeds: mean ± std
+    for row in ("K+1 GAN (feature matching)", "labelled only"):  # two seeds: mean ± sample std of the printed
+        per_seed = [float(e) for e in re.findall(rf"seed \d, {re.escape(row)}: test error (\d+\.\d+)%", out)]
+        mean, std = map(float, re.search(rf"{re.escape(row)} +test error (\d+\.\d+)% ± (\d+\.\d+)", out).groups())
+        assert len(per_seed) == 2 and mean == pytest.approx(statistics.mean(per_seed), abs=0.011)
+        assert std == pytest.approx(statistics.stdev(per_seed), abs=0.011)
     assert "most confused: " in out
     code, _, err = run_cli(capsys, "semi-supervised", "--labels-per-class", "100", "--limit", "300")
     assert code == 2 and "--labels-per-class 100: class" in err and len(err.strip().splitlines()) == 1
@@ -83,6 +89,7 @@ def test_segment_l1_loss_is_the_pix2pix_variant(tmp_path, monkeypatch, capsys):
 
 
 def test_augment_needs_a_conditional_run(tmp_path, capsys):
+    pytest.importorskip("mnist")
     code, _, err = run_cli(capsys, "train", "--dataset", "mnist", "--limit", "64", "--arch", "resnet", "--width", "8",
                            "--latent-dim", "8", "--num-classes", "10", "--batch-size", "16", "--steps", "2",
                            "--no-progress", "--out", tmp_path, "--name", "cond")

@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.device import resolve_precision
+from ganforge.device import random_state, resolve_precision, restore_random_state
 from ganforge.errors import CheckpointError, InputError
 from ganforge.io.atomic import atomic_write
 from ganforge.loop import Hook, Loop, RootEpsAdam
@@ -273,7 +273,8 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                                                     ("unlabelled", len(x_unl), "cycle"),
                                                     ("unlabelled_g", len(x_unl), "cycle")))}
     history: list[dict] = []
-    run = {"settings": dataclasses.asdict(s), "gan": gan, "seed": seed, "steps": steps,
+    # the resolved precision: a run saved in fp32 never resumes in bf16 where "auto" resolves otherwise
+    run = {"settings": {**dataclasses.asdict(s), "precision": precision}, "gan": gan, "seed": seed, "steps": steps,
            "data": [len(x_unl), len(x_test)]}
     if labelled is not None:  # a given set is part of the run's identity; a seed's draw is in "seed"
         run["labelled"] = chosen.tolist()
@@ -286,7 +287,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
             ema.shadow.load_state_dict(state["ema"])
         for name, stream in streams.items():
             stream.load_state_dict(state["streams"][name])
-        torch.set_rng_state(state["torch_rng"])
+        restore_random_state(state, device)
         start, history, earlier_seconds = state["step"], state["history"], state.get("seconds", 0.0)
     tested = ema.shadow if ema is not None else d
     b = s.batch_size
@@ -343,7 +344,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
         state = {"run": run, "step": at, "d": d.state_dict(), "g": g.state_dict(), "opt_d": opt_d.state_dict(),
                  "opt_g": opt_g.state_dict(), "ema": ema.shadow.state_dict() if ema is not None else {},
                  "streams": {name: stream.state_dict() for name, stream in streams.items()},
-                 "torch_rng": torch.get_rng_state(), "history": history,
+                 **random_state(device), "history": history,
                  "seconds": earlier_seconds + time.perf_counter() - started}
         atomic_write(Path(checkpoint), lambda tmp: torch.save(state, tmp))
 

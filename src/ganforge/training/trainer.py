@@ -27,7 +27,8 @@ from ganforge.config import RunConfig, describe, flag, parse_stop_on
 from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.data.transforms import to_signed
 from ganforge.models.diffaugment import build_augment
-from ganforge.device import autocast, compile_available, grad_scaler, resolve_device, resolve_precision
+from ganforge.device import (autocast, compile_available, grad_scaler, random_state, resolve_device, resolve_precision,
+                             restore_random_state)
 from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged, TrainingUnhealthy
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
@@ -203,10 +204,7 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         state = {"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                 "latent_rng": self.latent_rng.get_state(), "torch_rng": torch.get_rng_state(),
-                 "best": dict(self.best)}
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+                 "latent_rng": self.latent_rng.get_state(), **random_state(self.device), "best": dict(self.best)}
         if self.scalers is not None:
             state["scalers"] = [scaler.state_dict() for scaler in self.scalers]
         return state
@@ -231,11 +229,9 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.latent_rng.set_state(state["latent_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        if self.dist.enabled:  # the saved state is rank 0's: give each rank its own stream again
+        restore_random_state(state, self.device)
+        if self.dist.enabled:  # the saved state is rank 0's: give each rank its own streams (CPU and GPU) again
             torch.manual_seed(self.config.train.seed + self.dist.rank + 1_000_003 * self.step)
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self._saved_best = dict(state.get("best", {}))
         if self.keeper is not None:
             self.keeper.best = dict(self._saved_best)
