@@ -49,6 +49,9 @@ def test_idx_round_trip_and_bad_files(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x01\x02" + raw[2:])
     with pytest.raises(DataError, match="bad magic number"):
         read_idx(tmp_path / "bad")
+    (tmp_path / "header").write_bytes(raw[:8])  # 3 dimensions need a 16-byte header
+    with pytest.raises(DataError, match="header: truncated IDX header"):
+        read_idx(tmp_path / "header")
     (tmp_path / "short").write_bytes(raw[:-1])
     with pytest.raises(DataError, match="IDX body has 23 bytes, header says 24"):
         read_idx(tmp_path / "short")

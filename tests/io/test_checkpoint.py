@@ -43,6 +43,7 @@ def test_info_and_load_name_a_truncated_file(saved, tmp_path, capsys):
     ('{"package": "ganforge", "format_version": 1}', "'step' must be a whole number >= 0, got None"),
     ('{"package": "ganforge", "format_version": 1, "step": "abc"}', "'step' must be a whole number"),
     ('{"package": "ganforge", "format_version": 1, "step": 3, "files": [1]}', "'files' must map file names"),
+    ('{"package": "ganforge", "format_version": 999, "step": 3}', r"format 999 is newer than this ganforge reads"),
 ])
 def test_malformed_meta_is_one_line(saved, tmp_path, capsys, meta, message):
     folder = tmp_path / "step_00000002"
@@ -73,3 +74,18 @@ def test_a_checkpoint_written_before_hashes_still_loads(saved, tmp_path):
     del meta["files"]
     (old / "meta.json").write_text(json.dumps(meta))
     assert ckpt.read_meta(old)["step"] == 2
+
+
+def test_a_network_file_round_trips_and_bad_ones_are_named(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    path = ckpt.save_network(tmp_path / "net.safetensors", net, {"in_features": 3, "out_features": 2})
+    loaded, config = ckpt.load_network(path, torch.nn.Linear)
+    assert config == {"in_features": 3, "out_features": 2}
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values()))
+    with pytest.raises(CheckpointError, match="missing.safetensors: network file not found"):
+        ckpt.load_network(tmp_path / "missing.safetensors", torch.nn.Linear)
+    (tmp_path / "junk.safetensors").write_bytes(b"not safetensors at all")
+    with pytest.raises(CheckpointError, match="junk.safetensors: not a ganforge network file"):
+        ckpt.load_network(tmp_path / "junk.safetensors", torch.nn.Linear)
+    with pytest.raises(CheckpointError, match="net.safetensors: not a ganforge network file"):
+        ckpt.load_network(path, torch.nn.Conv2d)  # the saved config does not build this network

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -26,3 +27,8 @@ def test_png_and_npy_round_trips(tmp_path):
     assert len(paths) == 4
     back = np.asarray(Image.open(paths[1]))
     assert np.abs(back.astype(float) / 127.5 - 1 - images[1].permute(1, 2, 0).numpy()).max() <= 0.5 / 127.5 + 1e-6
+
+
+def test_make_grid_needs_a_batch_of_images():
+    with pytest.raises(ValueError, match=r"expected \(N, C, H, W\) images, got shape \(3, 4, 4\)"):
+        make_grid(torch.zeros(3, 4, 4))

@@ -14,6 +14,7 @@ from ganforge.losses import (
     generator_loss_minimax,
     generator_loss_nonsaturating,
     generator_loss_relativistic,
+    with_label_smoothing,
 )
 
 LOG2 = math.log(2.0)
@@ -124,3 +125,9 @@ def test_one_sided_label_smoothing_by_hand():
     expected = 0.9 * softplus(-2.0) + 0.1 * softplus(2.0) + softplus(-1.0)
     assert discriminator_loss_bce(real, fake, real_target=0.9).item() == pytest.approx(expected, rel=1e-6)
     assert discriminator_loss_bce(real, fake, real_target=1.0).item() == pytest.approx(softplus(-2.0) + softplus(-1.0), rel=1e-6)
+    smoothed = with_label_smoothing(LOSSES.get("nonsaturating"), 0.1)  # the target 1 - 0.1 reaches D's loss
+    assert smoothed.discriminator(real, fake).item() == pytest.approx(expected, rel=1e-6)
+    assert smoothed.generator is LOSSES.get("nonsaturating").generator  # one-sided: G's loss unchanged
+    assert with_label_smoothing(LOSSES.get("hinge"), 0) is LOSSES.get("hinge")
+    with pytest.raises(ValueError, match="needs a BCE discriminator loss"):
+        with_label_smoothing(LOSSES.get("hinge"), 0.1)

@@ -40,6 +40,8 @@ def test_average_precision_with_a_false_positive_first():
     # The other order: precision 1 at recall 1 -> AP 1.
     assert average_precision(np.array([0.5, 0.9]), np.array([False, True]), 1) == pytest.approx(1.0)
     assert np.isnan(average_precision(np.zeros(0), np.zeros(0, bool), 0))
+    # One of two true boxes found: precision 1 at the 51 recall points 0, 0.01, ..., 0.50, then 0.
+    assert average_precision(np.array([0.9]), np.array([True]), 2) == pytest.approx(51 / 101)
 
 
 def test_each_true_box_matches_once():
@@ -61,3 +63,10 @@ def test_segmentation_scores_by_hand():
     assert segmentation_scores(confusion_matrix(target, target, 2))["miou"] == 1.0
     with pytest.raises(ValueError, match="0..1"):
         confusion_matrix(np.array([2]), np.array([0]), 2)
+
+
+def test_mismatched_inputs_are_refused():
+    with pytest.raises(ValueError, match="2 predicted images but 1 true ones"):
+        mean_average_precision([(np.zeros((0, 4)), np.zeros(0), np.zeros(0))] * 2, [(np.zeros((0, 4)), np.zeros(0))])
+    with pytest.raises(ValueError, match="differ in size"):
+        confusion_matrix(np.zeros((2, 2), int), np.zeros((2, 3), int), 2)

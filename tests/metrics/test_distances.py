@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.linalg
 
 from ganforge.metrics import (
     class_coverage,
@@ -48,10 +49,9 @@ def test_fd_of_full_covariances_has_the_closed_form():
 
 
 def test_fd_matches_scipy_sqrtm():
-    scipy_linalg = pytest.importorskip("scipy.linalg")
     rng = np.random.default_rng(3)
     m1, m2, s1, s2 = rng.normal(size=20), rng.normal(size=20), random_spd(rng, 20), random_spd(rng, 20)
-    covmean = scipy_linalg.sqrtm(s1 @ s2).real
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
     expected = ((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean)
     assert frechet_distance(m1, s1, m2, s2) == pytest.approx(expected, rel=1e-6)
 
@@ -70,8 +70,13 @@ def test_fd_scales_with_the_square_of_the_features():
 def test_fd_with_singular_covariances_stays_real_and_non_negative():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(10, 50)), rng.normal(size=(10, 50))  # 10 samples in 50-D: rank 9
-    value = frechet_distance_from_features(x, y)
-    assert np.isfinite(value) and value > 0
+    # Independently: with Xc = (x - mean) / sqrt(n - 1), S1 = Xc^T Xc and Tr sqrt(S1 S2) is the
+    # nuclear norm of Xc Yc^T (the same non-zero eigenvalues), with no matrix square root taken.
+    xc, yc = ((a - a.mean(0)) / np.sqrt(len(a) - 1) for a in (x, y))
+    expected = (((x.mean(0) - y.mean(0)) ** 2).sum() + (xc ** 2).sum() + (yc ** 2).sum()
+                - 2 * np.linalg.svd(xc @ yc.T, compute_uv=False).sum())
+    assert frechet_distance_from_features(x, y) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance_from_features(x, x) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_feature_statistics_and_shape_errors():
@@ -98,6 +103,10 @@ def test_kid_by_hand_on_tiny_sets():
     # kxy mean = ((3)^3 + 0^3 + 1 + 1) / 4 = 29 / 4. MMD^2 = 1 - 1 - 2 * 29 / 4 = -14.5
     mean, std = kernel_inception_distance(x, y, subsets=3, subset_size=2)
     assert mean == pytest.approx(-14.5) and std == pytest.approx(0.0)
+    # The same points in 2-D: k(a, b) = (a.b / d + 1)^3 divides by d = 2, so the kernel values and
+    # the -14.5 stay (without the 1/d it would be -89).
+    mean, _ = kernel_inception_distance(np.repeat(x, 2, 1), np.repeat(y, 2, 1), subsets=3, subset_size=2)
+    assert mean == pytest.approx(-14.5)
 
 
 def test_inception_score_closed_forms():
@@ -111,6 +120,10 @@ def test_inception_score_closed_forms():
     # Two equally used classes, predictions 0.9/0.1: exp(KL) = exp(0.9 ln 1.8 + 0.1 ln 0.2)
     p = np.array([[0.9, 0.1], [0.1, 0.9]] * 50)
     assert inception_score(p, splits=1)[0] == pytest.approx(np.exp(0.9 * np.log(1.8) + 0.1 * np.log(0.2)))
+    # Each split uses its own marginal: halves of 5 classes each score 5 apiece (one marginal for
+    # all 1,000 rows would give 10).
+    halves = np.eye(k)[np.r_[np.arange(500) % 5, 5 + np.arange(500) % 5]]
+    assert inception_score(halves, splits=2) == pytest.approx((5.0, 0.0))
 
 
 def test_prdc_identical_sets():
@@ -187,3 +200,13 @@ def test_class_coverage():
     assert out["histogram"] == [2, 1, 1, 0] and out["classes_covered"] == 3
     assert out["class_entropy"] == pytest.approx(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)))
     assert out["confident_fraction"] == 1.0 and out["max_entropy"] == pytest.approx(np.log(4))
+
+
+def test_metrics_refuse_mismatched_or_too_few_samples():
+    rng = np.random.default_rng(9)
+    with pytest.raises(ValueError, match="feature sizes differ: 3 and 4"):
+        kernel_inception_distance(rng.normal(size=(10, 3)), rng.normal(size=(10, 4)))
+    with pytest.raises(ValueError, match=r"expected \(N >= splits=10, K\) probabilities"):
+        inception_score(np.full((5, 2), 0.5), splits=10)
+    with pytest.raises(ValueError, match="need more than k=5 samples, got 5"):
+        precision_recall_density_coverage(rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), k_pr=5, k_dc=5)

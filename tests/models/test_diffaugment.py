@@ -31,7 +31,14 @@ def test_cutout_blanks_a_quarter_when_inside():
 def test_color_on_grey_images_skips_saturation_and_keeps_shape():
     x = torch.rand(10, 1, 4, 4) * 2 - 1
     out = color(x, seeded())
-    assert out.shape == x.shape and not torch.equal(out, x)
+    # Brightness + (u1 - 0.5), then contrast x (u2 + 0.5) around the image mean; a saturation step
+    # would take a draw between them and change the result.
+    draws = seeded()
+    u1, u2 = (torch.rand(10, 1, 1, 1, generator=draws) for _ in range(2))
+    bright = x + (u1 - 0.5)
+    mean = bright.mean((1, 2, 3), keepdim=True)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, (bright - mean) * (u2 + 0.5) + mean, rtol=0, atol=1e-6)
 
 
 def test_policy_is_differentiable_and_reproducible():

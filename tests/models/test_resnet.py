@@ -32,7 +32,12 @@ def test_self_attention_starts_as_identity_and_learns():
     with torch.no_grad():
         block.gamma.fill_(1.0)
     out = block(x)
-    assert out.shape == x.shape and not torch.allclose(out, x)
+    # By the formula: out_i = x_i + gamma * sum_j softmax_j(q_i . k_j) v_j over the 16 positions.
+    flat = lambda conv: conv(x).flatten(2)  # (n, channels, positions)
+    q, k, v = flat(block.query), flat(block.key), flat(block.value)
+    weights = torch.softmax(torch.einsum("nci,ncj->nij", q, k), dim=2)  # (n, i, j): rows sum to 1 over j
+    expected = x + torch.einsum("nij,ncj->nci", weights, v).view_as(x)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_attention_is_placed_at_the_asked_resolution():

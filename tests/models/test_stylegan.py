@@ -64,6 +64,9 @@ def test_truncation_zero_collapses_to_the_mean_w_and_one_is_untouched():
     z = torch.randn(3, 8)
     images = g(z, truncation=0.0)
     assert torch.allclose(images[0], images[1], atol=1e-6) and torch.allclose(images[0], images[2], atol=1e-6)
+    torch.testing.assert_close(images, g.synthesis(g.mapping.w_avg.expand(3, -1)), rtol=0, atol=1e-6)  # at w_avg
+    w, w_avg = g.mapping(z), g.mapping.w_avg
+    torch.testing.assert_close(g.mapping(z, truncation=0.5), w_avg + 0.5 * (w - w_avg), rtol=1e-5, atol=1e-6)
     assert torch.equal(g(z, truncation=1.0), g(z))
 
 
