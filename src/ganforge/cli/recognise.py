@@ -52,10 +52,10 @@ def read_indices(path: Path) -> list[int]:
 The defaults are the paper's MNIST setting (Salimans et al. 2016, as its code runs it): 100
 labels, 300 epochs of 600 updates, Adam 0.003 constant, test error of D's running average;
 all of its code's details with --adam-eps-root 1e-8 --direction-init 0.1 --generator-init paper.
-About 60 ms per update on one CPU thread (3 h per seed); two seeds in parallel:
+About 70 ms per update on one CPU thread beside another run (3.4 h per seed); two seeds in parallel:
   OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 0 --checkpoint-dir runs/semi &
   OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 1 --checkpoint-dir runs/semi &
-A seed's baseline alone (about 1 h), e.g. beside another seed's GAN:
+A seed's baseline alone (about 53 minutes), e.g. beside another seed's GAN:
   OMP_NUM_THREADS=1 ganforge semi-supervised --seeds 2 --no-gan --checkpoint-dir runs/semi &
 A quicker look (about 13 minutes for the GAN, 4 for the baseline):
   ganforge semi-supervised --epochs 20 --seeds 0""")
