@@ -22,6 +22,7 @@ LAYERS = [
     {"presets"},
     {"config"},  # the run schema: names the catalogue's registries and presets
     {"io"},  # atomic files, checkpoint folders, pictures, JSON lines
+    {"zoo"},  # the trained generators that ship with the package: names -> checkpoint folders + cards
     {"api"},  # ganforge.load: a checkpoint's generator, ready to sample
     {"evaluation"},
     {"training"},  # the one loop, the GAN step and trainer, callbacks

@@ -15,6 +15,7 @@ from ganforge.config import RunConfig
 from ganforge.device import memory_shortfall
 from ganforge.errors import CheckpointError, InputError
 from ganforge.models import build_discriminator, build_generator
+from ganforge.zoo import resolve as resolve_model
 
 Labels = int | list[int] | torch.Tensor | None
 MAX_SEED = 2**63 - 1  # sampling seeds: 0 .. 2**63 - 1, as torch.Generator.manual_seed takes them (and the server)
@@ -129,9 +130,10 @@ class LoadedGAN:
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> LoadedGAN:
-    """Load a run folder (its latest checkpoint) or a checkpoint folder; the EMA generator when
-    the run kept one."""
-    checkpoint = ckpt.find_checkpoint(path)
+    """Load a run folder (its latest checkpoint), a checkpoint folder, or a zoo model by name
+    (`ganforge.load("mnist-cond")`; `ganforge models` lists them); the EMA generator when the run
+    kept one."""
+    checkpoint = ckpt.find_checkpoint(resolve_model(path))
     meta = ckpt.read_meta(checkpoint)
     config = ckpt.read_config(checkpoint)
     generator = build_generator(config.model, config.data)

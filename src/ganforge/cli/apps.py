@@ -8,7 +8,7 @@ import click
 import numpy as np
 import torch
 
-from ganforge.cli.options import Float, Int
+from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.api import load
 from ganforge.apps.blending import BLENDS
 from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
@@ -27,8 +27,9 @@ from ganforge.io.checkpoint import run_folder
 from ganforge.io.pictures import load_image, save_grid, save_image
 from ganforge.metrics import psnr
 
-RUN = click.option("--run", "run", required=True, type=click.Path(exists=True, path_type=Path),
-                   help="Run folder (latest checkpoint) or checkpoint folder of the generator.")
+RUN = click.option("--run", "--model", "run", required=True, type=RunOrModel(),
+                   help="Run folder (latest checkpoint), checkpoint folder or zoo model (ganforge models) "
+                        "of the generator.")
 DEVICE = click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
 SEED = click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of the random starts.")
 
@@ -45,7 +46,7 @@ def _upscale(gan) -> int:
 Examples:
   ganforge interpolate RUN --from-seed 0 --to-seed 1 -o walk.png --gif walk.gif
   ganforge interpolate COND_RUN --morph 3,8 -o morph.png       # class 3 -> class 8, one latent""")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("--from-seed", default=0, show_default=True, type=SEEDS, help="Seed of the first latent.")
 @click.option("--to-seed", default=1, show_default=True, type=SEEDS, help="Seed of the last latent.")
 @click.option("--steps", default=8, show_default=True, type=Int(min=2), help="Frames, ends included.")
@@ -197,7 +198,7 @@ def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed:
 Examples:
   ganforge export RUN --format onnx -o generator.onnx         # inputs z [, labels]; output images
   ganforge export RUN --format torchscript -o generator.pt    # torch.jit.load, no ganforge needed""")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(FORMATS))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file [generator.onnx / generator.pt].")

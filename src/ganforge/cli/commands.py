@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.cli.options import Float, Int
+from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
 from ganforge.device import resolve_device
@@ -24,15 +24,22 @@ OUTPUT_FORMATS = ("grid", "files", "npy")
 SEEDS = Int(0, MAX_SEED)  # the seeds of every command but train (whose range is the run schema's)
 
 
+WRITES = {"grid": "one PNG grid", "npy": "one .npy array", "files": "a folder of PNGs"}
+IMPLIED_FORMATS = {".png": "grid", ".npy": "npy"}
+
+
 def infer_format(out: Path, fmt: str | None) -> str:
-    """grid for *.png, npy for *.npy, files for anything else (a folder)."""
-    if fmt is not None:
-        return fmt
+    """grid for *.png, npy for *.npy, files for anything else (a folder); a --format that the
+    name contradicts (an array named .png) is refused."""
     suffix = out.suffix.lower()
-    if suffix == ".png":
-        return "grid"
-    if suffix == ".npy":
-        return "npy"
+    implied = IMPLIED_FORMATS.get(suffix)
+    if fmt is not None:
+        if implied is not None and implied != fmt:
+            raise click.BadParameter(f"{out} names a {suffix} file, but --format {fmt} writes {WRITES[fmt]}; "
+                                     f"name it to match or drop --format", param_hint="'--out'")
+        return fmt
+    if implied is not None:
+        return implied
     if suffix:
         raise click.BadParameter(f"cannot tell the format of {out} (use .png, .npy, a folder, or --format)",
                                  param_hint="'--out'")
@@ -57,7 +64,7 @@ Examples:
   ganforge sample RUN -n 100 -o samples/            # one PNG per image
   ganforge sample COND_RUN -n 60 --labels 3          # class-conditional: sixty 3s
   ganforge sample RUN --truncation 0.7               # less variety, more typical images""")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("-n", "--num", default=64, show_default=True, type=Int(min=1),
               help="Images to draw; they are held in memory, so at most what fits in half of the machine's.")
 @click.option("-o", "--out", default="samples.png", show_default=True, type=click.Path(path_type=Path),
@@ -92,7 +99,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
 
 
 @click.command()
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
 def info(run: Path, as_json: bool) -> None:
     """Describe what a run or checkpoint folder holds."""
@@ -161,7 +168,7 @@ Examples:
   ganforge evaluate samples.npy --ref mnist --n 5000 --metrics fd,kid
   ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000 --extractor inception
   ganforge evaluate runs/shapes-run --ref shapes --extractor scenes-classifier --n 2000 --metrics fd,kid,prdc""")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=RunOrModel())
 @click.option("--ref", default="mnist", show_default=True,
               help="Real images: mnist or fashion-mnist (train; floor from test), shapes or scenes (what --dataset "
                    "shapes/scenes trains on; floor: others from another seed), a folder of images, a .npy, or a "

@@ -14,6 +14,7 @@ from ganforge.cli.commands import download_mnist, evaluate, info, sample, train_
 from ganforge.cli.recognise import augment, segment, semi_supervised
 from ganforge.cli.serve import serve
 from ganforge.cli.train import presets, train
+from ganforge.cli.zoo import models
 from ganforge.errors import GanforgeError
 
 EPILOG = """\b
@@ -44,6 +45,7 @@ cli.add_command(download_mnist)
 cli.add_command(train_classifier)
 cli.add_command(evaluate)
 cli.add_command(presets)
+cli.add_command(models)
 for command in (interpolate, invert, inpaint, restore, train_encoder, train_inpainter, export, semi_supervised, segment, augment, serve):
     cli.add_command(command)
 

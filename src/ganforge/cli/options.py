@@ -1,13 +1,18 @@
-"""The number types of every command-line option: whole numbers that fit in 64 bits and finite
-real numbers, within the option's own bounds. One place, so no option of any command can take
-`nan`, `inf` or a number that overflows a tensor (tests/reliability/test_option_sweep.py)."""
+"""The value types of command-line options: whole numbers that fit in 64 bits and finite real
+numbers, within the option's own bounds (one place, so no option of any command can take `nan`,
+`inf` or a number that overflows a tensor: tests/reliability/test_option_sweep.py); and the
+trained model an option names (a run or checkpoint folder, or a zoo model's name)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
+
+from ganforge import zoo
 
 INT64_MAX = 2**63 - 1
 
@@ -40,3 +45,24 @@ class Float(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+class RunOrModel(click.ParamType):
+    """A run or checkpoint folder (or any path) that exists, or the name of a zoo model
+    (`ganforge models`); a folder of the same name wins. Converts to a Path; `ganforge.load` and
+    `ganforge.evaluate` resolve zoo names."""
+
+    name = "run"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Path):
+            return value
+        path = Path(value)
+        if path.exists() or zoo.is_name(value):
+            return path
+        listed = ", ".join(zoo.names()) or "none installed"
+        self.fail(f"{value!r}: no such run or checkpoint folder, and not a zoo model ({listed})", param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        return ([CompletionItem(name) for name in zoo.names() if name.startswith(incomplete)]
+                + [CompletionItem(incomplete, type="file")])

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import torch
 
-from ganforge.cli.options import Float, Int
+from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
 from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
@@ -253,7 +253,7 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
 Examples:
   ganforge augment runs/cond --per-class 50 --synthetic-per-class 500 --steps 1500
   ganforge augment runs/cond --per-class 10,50,500 --synthetic-ratio 10 --seeds 0,1,2""")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("--per-class", "per_class_list", default="50", show_default=True,
               help="Real labelled MNIST training digits per class; several, comma-separated, for one table.")
 @click.option("--synthetic-per-class", type=Int(min=1),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.cli.options import Float, Int
+from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.errors import MissingExtra
 
 SERVE_EXTRA = {"fastapi", "starlette", "pydantic", "uvicorn", "multipart", "python_multipart"}  # what [serve] installs
@@ -16,7 +16,7 @@ SERVE_EXTRA = {"fastapi", "starlette", "pydantic", "uvicorn", "multipart", "pyth
 @click.command(epilog="""\b
 Example:
   ganforge serve runs/mnist-dcgan-20261130-120000 --port 8000     # then open http://127.0.0.1:8000""")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", type=RunOrModel())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=8000, show_default=True, type=Int(1, 65535))
 @click.option("--max-n", default=64, show_default=True, type=Int(min=1), help="Images per request.")

