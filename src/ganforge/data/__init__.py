@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from ganforge.data.emoji import load_emoji
 from ganforge.data.fashion_mnist import load_fashion_mnist
 from ganforge.data.image_folder import load_image_folder
 from ganforge.data.mnist import load_mnist
@@ -16,7 +17,7 @@ from ganforge.registry import Registry
 if TYPE_CHECKING:  # the run schema sits above the data it names
     from ganforge.config import DataConfig
 
-__all__ = ["DATASETS", "build_dataset", "load_fashion_mnist", "load_image_folder", "load_mnist", "load_scene_images", "load_shapes", "make_shapes",
+__all__ = ["DATASETS", "build_dataset", "load_emoji", "load_fashion_mnist", "load_image_folder", "load_mnist", "load_scene_images", "load_shapes", "make_shapes",
            "ImageTensorDataset", "UNLABELLED"]
 
 DatasetBuilder = Callable[["DataConfig", bool], ImageTensorDataset]
@@ -35,6 +36,11 @@ def _fashion_mnist(config: DataConfig, progress: bool) -> ImageTensorDataset:
     if config.channels != 1:
         raise DataError("Fashion-MNIST is grayscale: use --channels 1")
     return load_fashion_mnist("train", config.path, config.image_size, config.limit)
+
+
+@DATASETS.register("emoji")
+def _emoji(config: DataConfig, progress: bool) -> ImageTensorDataset:
+    return load_emoji(config.path, config.image_size, config.channels, config.limit)
 
 
 @DATASETS.register("folder")
