@@ -146,3 +146,25 @@ def test_the_server_never_imports_training_code(runs):
             "bad = [m for m in sys.modules if m.startswith('ganforge.training')]\nassert not bad, bad\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_model_picker_serves_the_run_and_the_zoo(runs, tmp_path, monkeypatch):
+    from ganforge import zoo
+    from ganforge.zoo.pack import pack
+
+    monkeypatch.setattr(zoo, "MODELS_DIR", tmp_path / "models")
+    pack(runs[1], tmp_path / "models" / "tiny-cond", {"summary": "three classes"})
+    client = TestClient(create_app(runs[0]))
+    listed = client.get("/api/models").json()
+    assert [m["name"] for m in listed] == [str(runs[0]), "tiny-cond"]
+    assert listed[1] == {"name": "tiny-cond", "zoo": True, "summary": "three classes"} and not listed[0]["zoo"]
+    assert client.get("/api/info").json()["num_classes"] == 0
+    info = client.get("/api/info", params={"model": "tiny-cond"}).json()
+    assert info["num_classes"] == 3 and info["model"] == "tiny-cond"
+    grid = png(client.get("/api/sample", params={"n": 6, "model": "tiny-cond"}))
+    assert grid.size[0] == (3 * 18 + 2) * 8  # the conditional zoo model: a column per class
+    assert client.get("/api/sample", params={"n": 2, "labels": "1"}).status_code == 422  # the run: unconditional
+    response = client.get("/api/sample", params={"n": 2, "model": "elsewhere"})
+    assert response.status_code == 422 and "choose one of" in response.text and "tiny-cond" in response.text
+    alone = TestClient(create_app(runs[0], with_zoo=False))
+    assert [m["name"] for m in alone.get("/api/models").json()] == [str(runs[0])]

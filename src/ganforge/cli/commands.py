@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ganforge import zoo
 from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
@@ -104,7 +105,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
 def info(run: Path, as_json: bool) -> None:
     """Describe what a run or checkpoint folder holds."""
 
-    checkpoint = ckpt.find_checkpoint(run)
+    checkpoint = ckpt.find_checkpoint(zoo.resolve(run))
     meta = ckpt.read_meta(checkpoint)
     config = ckpt.read_config(checkpoint)
     params = {name: sum(p.numel() for p in build(config.model, config.data).parameters())
