@@ -46,12 +46,14 @@ def server(tmp_path_factory):
     thread.join(timeout=10)
 
 
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
 def test_generate_a_grid_in_the_page(server):
     playwright = pytest.importorskip("playwright.sync_api")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         page.goto(server)
         page.wait_for_function("document.getElementById('info').textContent.includes('generator')")
@@ -63,10 +65,93 @@ def test_generate_a_grid_in_the_page(server):
         assert page.eval_on_selector("#grid", "img => img.naturalWidth") == (3 * (size + 2) + 2) * max(1, 128 // size)
         page.fill("#n", "500")
         page.click("#generate")
-        page.wait_for_function("document.getElementById('grid-error').textContent.includes('at most')")
+        page.wait_for_function("document.getElementById('grid-status').textContent.includes('at most')")
         page.fill("#n", "16")
         page.click("#generate")
-        page.wait_for_function("document.getElementById('grid-error').textContent === ''")
+        page.wait_for_function("document.getElementById('grid-status').textContent === ''")
         if os.environ.get("GANFORGE_SCREENSHOT"):
             page.screenshot(path=str(Path(os.environ["GANFORGE_SCREENSHOT"])), full_page=True)
+        browser.close()
+
+
+WHITE_MASK_PIXELS = """(() => { const d = mctx.getImageData(0, 0, mask.width, mask.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; })()"""
+
+
+def _picture(path: Path, size: int) -> Path:
+    from PIL import Image
+
+    rng = __import__("numpy").random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype="uint8")).save(path)
+    return path
+
+
+def test_phone_touch_drag_inpaints(server, tmp_path):
+    """At a phone's size with a touch screen: the page is laid out at the phone's width (viewport
+    tag), a picture of another size is resized in the browser, a finger drag (real touch events)
+    draws the mask, and the inpainted picture comes back; errors read as sentences where they arose."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                                      device_scale_factor=2)
+        page = context.new_page()
+        page.goto(server)
+        page.wait_for_function("document.getElementById('info').textContent.includes('generator')")
+        assert page.evaluate("document.documentElement.clientWidth") == 390  # not a shrunken 980 px page
+        assert "resized in your browser" in page.text_content("#upload-hint")
+        assert page.eval_on_selector_all("#method option", "os => os.map(o => o.value)") == ["inversion", "net", "telea"]
+        assert page.eval_on_selector_all("#mask-kind option", "os => os.map(o => o.value)") == [
+            "", "center", "boxes", "scribble"]
+        page.set_input_files("#upload", str(_picture(tmp_path / "big.png", 40)))
+        page.wait_for_function("document.getElementById('inpaint-status').textContent.includes('resized from 40x40')")
+        page.locator("#canvas").scroll_into_view_if_needed()
+        box = page.locator("#canvas").bounding_box()
+        cdp = context.new_cdp_session(page)
+        x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        for i in range(1, 6):
+            cdp.send("Input.dispatchTouchEvent",
+                     {"type": "touchMove", "touchPoints": [{"x": x + i * box["width"] * 0.08, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        assert page.evaluate(WHITE_MASK_PIXELS) > 0  # the finger drew the mask
+        page.tap("#inpaint")
+        page.wait_for_function("!document.getElementById('inpainted').hidden && "
+                               "document.getElementById('inpainted').naturalWidth > 0", timeout=60_000)
+        assert page.text_content("#inpaint-status") == ""
+        # A bad value: a sentence in the Generate box, nothing raw, nothing in the other boxes.
+        page.fill("#n", "0")
+        page.tap("#generate")
+        page.wait_for_function("document.getElementById('grid-status').className === 'error'")
+        message = page.text_content("#grid-status")
+        assert message.startswith("n: ") and "[{" not in message and "greater than" in message
+        page.fill("#from", "-1")
+        page.dispatch_event("#from", "change")
+        page.wait_for_function("document.getElementById('between-status').className === 'error'")
+        assert page.text_content("#between-status").startswith("from_seed: ")
+        assert page.text_content("#grid-status") == message  # the interpolation error stayed in its own box
+        browser.close()
+
+
+def test_desktop_mouse_drag_and_preset_masks(server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server)
+        page.wait_for_function("document.getElementById('info').textContent.includes('generator')")
+        size = page.evaluate("model.image_shape[1]")
+        page.set_input_files("#upload", str(_picture(tmp_path / "exact.png", size)))
+        page.wait_for_function("mask.width > 0 && picture !== null")
+        assert page.text_content("#inpaint-status") == ""  # the right size: nothing to say
+        box = page.locator("#canvas").bounding_box()
+        page.mouse.move(box["x"] + 10, box["y"] + 10)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10, steps=8)
+        page.mouse.up()
+        assert page.evaluate(WHITE_MASK_PIXELS) > 0
+        page.select_option("#mask-kind", "center")
+        page.click("#inpaint")
+        page.wait_for_function("!document.getElementById('inpainted').hidden", timeout=60_000)
+        assert page.eval_on_selector("#inpainted", "img => img.naturalWidth") == size * max(1, 128 // size)
         browser.close()

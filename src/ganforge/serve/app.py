@@ -2,7 +2,7 @@
 
     GET  /                    the page (page.html)
     GET  /api/models          the models to choose from: the run served, then the zoo's
-    GET  /api/info            the model: image shape, latent size, classes, limits
+    GET  /api/info            the model: image shape, latent size, classes, limits, mask kinds, methods
     GET  /api/sample          n, seed, labels (comma-separated), truncation -> PNG grid
     GET  /api/interpolate     from_seed, to_seed, t in [0, 1] (slerp) -> PNG of one image
     POST /api/inpaint         multipart image (+ mask, white = missing; or mask_kind), method -> PNG
@@ -152,7 +152,8 @@ def create_app(run: str | Path, device: str = "cpu", limits: Limits = Limits(), 
         channels, size, _ = gan.image_shape
         return {"model": model or default, "checkpoint": str(gan.checkpoint), "step": gan.step,
                 "image_shape": [channels, size, size], "latent_dim": gan.latent_dim, "num_classes": gan.num_classes,
-                "arch": gan.config.model.arch, "limits": asdict(limits)}
+                "arch": gan.config.model.arch, "limits": asdict(limits), "mask_kinds": list(MASK_KINDS),
+                "methods": INPAINTERS.names()}
 
     @app.get("/api/sample")
     async def sample(n: int = Query(16, ge=1), seed: int = seed_query(), labels: str | None = None,
