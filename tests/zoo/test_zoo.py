@@ -46,7 +46,8 @@ def test_pack_writes_float16_weights_whose_hash_the_card_records(tiny_run, tiny_
     assert floats and all(v.dtype == torch.float16 for v in floats)
     card = zoo.card("tiny-shapes")
     assert card["weights"]["sha256"] == sha256_file(tiny_zoo / zoo.WEIGHTS_FILE)
-    assert card["weights"]["bytes"] == (tiny_zoo / zoo.WEIGHTS_FILE).stat().st_size
+    assert card["weights"]["bytes"] == sum((tiny_zoo / f).stat().st_size for f in (zoo.WEIGHTS_FILE,
+                                                                                   zoo.DISCRIMINATOR_FILE))
     assert card["weights"]["from"] == "generator_ema" and card["weights"]["step"] == 6
     assert card["summary"] == CARD["summary"] and zoo.names() == ["tiny-shapes"]
     # The EMA weights, halved: every value within float16's rounding of the original.
@@ -132,3 +133,14 @@ def test_evaluation_sources_resolve_zoo_names(tiny_zoo):
     images = images_from_source("tiny-shapes", 5, seed=1)
     assert images.shape == (5, 3, 16, 16) and images.dtype == torch.uint8
     assert run_num_classes("tiny-shapes") == 0
+
+
+def test_the_discriminator_ships_too_and_is_checked(tiny_zoo):
+    card = zoo.card("tiny-shapes")
+    assert set(card["weights"]["files"]) == {zoo.WEIGHTS_FILE, zoo.DISCRIMINATOR_FILE}
+    gan = ganforge.load("tiny-shapes")
+    d = gan.load_discriminator()
+    assert d(gan.sample(2, seed=0)).shape[0] == 2  # restoration's prior loads from the zoo folder
+    (tiny_zoo / zoo.DISCRIMINATOR_FILE).write_bytes(b"not weights")
+    with pytest.raises(CheckpointError, match="discriminator.safetensors: damaged"):
+        zoo.checkpoint("tiny-shapes")

@@ -46,7 +46,7 @@ from torch import nn
 
 from ganforge.device import random_state, resolve_precision, restore_random_state
 from ganforge.errors import CheckpointError, InputError
-from ganforge.io.atomic import atomic_write
+from ganforge.io.atomic import atomic_write_bytes, torch_bytes
 from ganforge.loop import Hook, Loop, RootEpsAdam
 from ganforge.metrics.detection import confusion_matrix
 from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
@@ -346,7 +346,7 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
                  "streams": {name: stream.state_dict() for name, stream in streams.items()},
                  **random_state(device), "history": history,
                  "seconds": earlier_seconds + time.perf_counter() - started}
-        atomic_write(Path(checkpoint), lambda tmp: torch.save(state, tmp))
+        atomic_write_bytes(Path(checkpoint), torch_bytes(state))
 
     started = time.perf_counter()
     loop = Loop(steps=steps if until is None else min(steps, until), minutes=minutes, start=start,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
 
 from ganforge.cli.options import Float, Int, RunOrModel
@@ -13,8 +12,8 @@ from ganforge.api import load
 from ganforge.apps.blending import BLENDS
 from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
 from ganforge.apps.inpainter import train_inpainter as fit_inpainter
-from ganforge.apps.inpainting import INPAINTERS, save_inpainter
-from ganforge.apps.inversion import invert as project, load_encoder, save_encoder, train_encoder as fit_encoder
+from ganforge.apps.inpainting import INPAINTER_FILE, INPAINTERS, save_inpainter
+from ganforge.apps.inversion import ENCODER_FILE, invert as project, load_encoder, save_encoder, train_encoder as fit_encoder
 from ganforge.apps.masks import MASK_KINDS, damage, user_mask
 from ganforge.apps.restoration import CORRUPTIONS, restore_inversion
 from ganforge.cli.commands import SEEDS, parse_labels
@@ -24,7 +23,7 @@ from ganforge.device import resolve_device
 from ganforge.export import FORMATS, export_generator
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import run_folder
-from ganforge.io.pictures import load_image, save_grid, save_image
+from ganforge.io.pictures import load_image, save_array, save_grid, save_image
 from ganforge.metrics import psnr
 
 RUN = click.option("--run", "--model", "run", required=True, type=RunOrModel(),
@@ -102,10 +101,9 @@ def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder
         with torch.no_grad():
             start = net(target.to(gan.device))
     result = project(gan, target, steps=steps, restarts=restarts, start=start, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
     save_image(result.images, out / "reconstruction.png")
     save_grid(torch.cat([target, result.images]), out / "comparison.png", nrow=2, upscale=_upscale(gan))
-    np.save(out / "latent.npy", result.latents.numpy())
+    save_array(result.latents.numpy(), out / "latent.npy")
     click.echo(f"{result.space} latent -> {out / 'latent.npy'}; reconstruction PSNR "
                f"{float(psnr(result.images, target)[0]):.2f} dB" + (" (encoder start)" if net is not None else ""))
 
@@ -129,13 +127,13 @@ Examples:
 def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: int, restarts: int, out: Path,
             seed: int, device: str) -> None:
     """Fill the missing pixels of IMAGE; also writes OUT's stem + _comparison.png."""
+    comparison = check_writable(out.with_name(out.stem + "_comparison.png"), what="--out")
     check_writable(out, what="--out")
     gan = _load(run, device)
     picture = load_image(image, gan.image_shape)[None]
     hole = user_mask(mask, gan.image_shape[1], seed)
     restored = INPAINTERS.get(method)(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
     save_image(restored, out)
-    comparison = out.with_name(out.stem + "_comparison.png")
     save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
     click.echo(f"wrote {out} and {comparison} (damaged | restored)")
 
@@ -173,6 +171,7 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
 @DEVICE
 def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str) -> None:
     """Train an image -> latent encoder on RUN's samples (a start point for `ganforge invert`)."""
+    check_writable(run_folder(run) / ENCODER_FILE, what="RUN")
     gan = _load(run, device)
     encoder = fit_encoder(gan, steps=steps, batch_size=batch_size, seed=seed, progress=True)
     click.echo(f"wrote {save_encoder(encoder, run_folder(run))}")
@@ -187,6 +186,7 @@ def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str
 @DEVICE
 def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed: int, device: str) -> None:
     """Train a U-Net inpainting net on RUN's training data with random holes (L1 + PatchGAN)."""
+    check_writable(run_folder(run) / INPAINTER_FILE, what="RUN")
     gan = _load(run, "cpu")
     images = to_signed(build_dataset(gan.config.data, progress=True).images)
     result, config = fit_inpainter(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,

@@ -215,10 +215,10 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
     if predict_image is not None:
         if model is None:
             raise click.UsageError("--predict needs --model (a net saved by ganforge segment --model)")
+        out = check_writable(out or predict_image.with_name(predict_image.stem + "_labels.png"), what="--out")
         net, _ = load_network(model, UNetGenerator)
         picture = load_image(predict_image, (3, size, size), "scene")[None]
         labels, _ = predict(net.eval(), picture)
-        out = out or predict_image.with_name(predict_image.stem + "_labels.png")
         save_image(colourise(labels, k), out)
         click.echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")

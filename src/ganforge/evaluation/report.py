@@ -147,7 +147,11 @@ class RealFeatures:
             arrays["floor_features"] = self.floor
         if self.floor_probabilities is not None:
             arrays["floor_probabilities"] = self.floor_probabilities
-        atomic_write(Path(path), lambda tmp: np.savez(tmp, **arrays))
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # np.savez given a name would add ".npz" to one that lacks it
+                np.savez(fh, **arrays)
+
+        atomic_write(Path(path), write)
 
     @classmethod
     def load(cls, path: Path, extractor: FeatureExtractor) -> "RealFeatures":

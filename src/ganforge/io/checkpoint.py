@@ -30,7 +30,7 @@ from torch import nn
 from ganforge.config import RunConfig
 from ganforge.errors import CheckpointError
 from ganforge.hashing import sha256_file
-from ganforge.io.atomic import atomic_write
+from ganforge.io.atomic import atomic_write, torch_bytes, write_error
 from ganforge.version import __version__
 
 FORMAT_VERSION = 1
@@ -46,19 +46,20 @@ def checkpoint_name(step: int) -> str:
 def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[str, nn.Module],
                     trainer_state: dict[str, Any] | None = None, keep: int | None = None) -> Path:
     """Write `folder/step_XXXXXXXX` atomically and keep only the newest `keep` checkpoints."""
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / checkpoint_name(step)
     if target.is_dir():  # the state at a given step is unique, so it is already saved
         return target
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{target.name}-"))
-    tmp.chmod(0o755)  # mkdtemp makes 0700; checkpoints are ordinary shared files
+    tmp = None
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{target.name}-"))
+        tmp.chmod(0o755)  # mkdtemp makes 0700; checkpoints are ordinary shared files
         config.save(tmp / "config.json")
         for name, module in modules.items():
             state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
             save_file(state, str(tmp / f"{name}.safetensors"), metadata={"format": "pt"})
         if trainer_state is not None:
-            torch.save(trainer_state, tmp / "trainer_state.pt")
+            (tmp / "trainer_state.pt").write_bytes(torch_bytes(trainer_state))
         # A content hash per file, checked when the checkpoint is read (read_meta).
         files = {child.name: sha256_file(child) for child in sorted(tmp.iterdir())}
         meta = {"package": "ganforge", "version": __version__, "format_version": FORMAT_VERSION,
@@ -68,12 +69,12 @@ def save_checkpoint(folder: Path, step: int, config: RunConfig, modules: dict[st
         os.replace(tmp, target)
         _fsync_dir(folder)
     except (OSError, SafetensorError) as exc:  # disk full, read-only folder: older checkpoints are untouched
-        shutil.rmtree(tmp, ignore_errors=True)
-        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{target}: could not be written ({reason}); "
-                              "the previous checkpoints are intact") from None
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise write_error(target, exc, CheckpointError, "; the previous checkpoints are intact") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     if keep is not None:
         for old in list_checkpoints(folder)[:-keep]:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ganforge.data.transforms import open_image, to_signed, to_uint8
 from ganforge.errors import InputError
-from ganforge.io.atomic import atomic_write
+from ganforge.io.atomic import atomic_write, write_error
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -50,12 +50,16 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, u
 def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample") -> list[Path]:
     """One PNG per image: folder/prefix_00000.png, ..."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
     pixels = to_uint8(images.cpu())
     paths = []
     for i, image in enumerate(pixels):
         path = folder / f"{prefix}_{i:05d}.png"
-        to_pil(image).save(path, format="PNG")
+        picture = to_pil(image)
+        atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
         paths.append(path)
     return paths
 
@@ -69,8 +73,16 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
 
 def save_npy(images: torch.Tensor, path: str | Path) -> Path:
     """(N, C, H, W) float32 array in [-1, 1]."""
-    array = images.detach().cpu().float().numpy()
-    atomic_write(Path(path), lambda tmp: np.save(tmp, array))
+    return save_array(images.detach().cpu().float().numpy(), path)
+
+
+def save_array(array: np.ndarray, path: str | Path) -> Path:
+    """One array as a .npy file (atomic), under exactly the name given."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # np.save given a name would add ".npy" to one that lacks it
+            np.save(fh, array)
+
+    atomic_write(Path(path), write)
     return Path(path)
 
 

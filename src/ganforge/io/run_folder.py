@@ -22,6 +22,7 @@ from typing import Iterator
 from ganforge.config import RunConfig, flag
 from ganforge.errors import ConfigError, RunFolderError
 from ganforge.io import checkpoint as ckpt
+from ganforge.io.atomic import check_writable, write_error
 from ganforge.io.jsonl import MetricsLog
 
 METRICS_FILE = "metrics.jsonl"
@@ -42,7 +43,8 @@ def new_run_dir(config: RunConfig) -> Path:
     when that folder already holds checkpoints."""
     t = config.train
     name = t.run_name or f"{config.data.dataset}-{config.model.arch}-{datetime.now():%Y%m%d-%H%M%S}"
-    run_dir = Path(t.out_dir) / name
+    check_writable(t.out_dir, folder=True, what=flag("train.out_dir"))
+    run_dir = check_writable(Path(t.out_dir) / name, folder=True, what="run folder")
     if ckpt.list_checkpoints(run_dir / ckpt.CHECKPOINTS_DIR):
         raise ConfigError(f"{run_dir}: run folder already has checkpoints; use --resume {run_dir} "
                           f"or another {flag('train.run_name')}")
@@ -60,9 +62,14 @@ def forget_after(run_dir: Path, step: int) -> None:
 
 @contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold RUN/.lock while inside; RunFolderError when another process holds it."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(run_dir / LOCK_FILE, "a+")
+    """Hold RUN/.lock while inside; RunFolderError when another process holds it, DataError when
+    the folder cannot be made or written."""
+    check_writable(run_dir, folder=True, what="run folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(run_dir / LOCK_FILE, "a+")
+    except OSError as exc:
+        raise write_error(run_dir / LOCK_FILE, exc, RunFolderError) from None
     try:
         if fcntl is not None:
             try:

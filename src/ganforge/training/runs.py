@@ -10,6 +10,7 @@ from ganforge.config import RunConfig
 from ganforge.data import ImageTensorDataset
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
+from ganforge.io.atomic import check_writable
 from ganforge.errors import RunFolderError
 from ganforge.io.run_folder import new_run_dir, newer_checkpoints
 from ganforge.training.trainer import EvaluatorFactory, Trainer
@@ -39,7 +40,7 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
     """
     checkpoint = ckpt.find_checkpoint(path)
     step = ckpt.read_meta(checkpoint)["step"]
-    run_dir = checkpoint.parent.parent
+    run_dir = check_writable(checkpoint.parent.parent, folder=True, what="--resume")
     newer = newer_checkpoints(run_dir, step)
     if newer and not discard_newer:
         names = ", ".join(str(c.relative_to(run_dir)) for c in newer)

@@ -32,6 +32,7 @@ from ganforge.device import (autocast, compile_available, grad_scaler, random_st
 from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged, TrainingUnhealthy
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
+from ganforge.io.atomic import atomic_write
 from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
 from ganforge.loop import Hook, Loop, Window, adam
 from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
@@ -313,7 +314,7 @@ class Trainer:
             # Logs and checkpoints past this step belong to another timeline (a fresh run in a
             # failed run's folder, or a resume from an older checkpoint that was allowed to).
             forget_after(self.run_dir, self.step)
-            self.config.save(self.run_dir / "config.json")
+            atomic_write(self.run_dir / "config.json", self.config.save)
             return self._fit(main=True)
 
     def _fit(self, main: bool) -> Path:

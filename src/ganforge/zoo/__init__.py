@@ -3,6 +3,7 @@
     zoo/models/NAME/
       config.json                 the RunConfig the model was trained with
       generator_ema.safetensors   its generator's weights in float16 (the EMA weights when kept)
+      discriminator.safetensors   its discriminator in float16 (restoration uses it as a prior)
       meta.json                   a checkpoint's meta: step, and the SHA-256 of the two files above
       card.json                   the model card: data, recipe, training time, metrics with their
                                   protocol and the real-vs-real floor, the reproduce command,
@@ -28,6 +29,7 @@ from ganforge.hashing import sha256_file
 MODELS_DIR = Path(__file__).parent / "models"
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "generator_ema.safetensors"  # what ganforge.load samples from when present
+DISCRIMINATOR_FILE = "discriminator.safetensors"  # the prior of `ganforge restore`
 
 
 def names() -> list[str]:
@@ -55,14 +57,16 @@ def card(name: str) -> dict[str, Any]:
 
 
 def checkpoint(name: str) -> Path:
-    """The checkpoint folder of zoo model `name`, its weights checked against the card's SHA-256."""
+    """The checkpoint folder of zoo model `name`, its weight files checked against the card's SHA-256."""
     folder = _folder(name)
-    expected = card(name).get("weights", {}).get("sha256")
-    weights = folder / WEIGHTS_FILE
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: missing from the installed zoo model {name!r}; reinstall ganforge")
-    if sha256_file(weights) != expected:
-        raise CheckpointError(f"{weights}: damaged (its SHA-256 differs from the model card's); reinstall ganforge")
+    weights = card(name).get("weights", {})
+    expected = weights.get("files") or {WEIGHTS_FILE: weights.get("sha256")}
+    for file, sha256 in expected.items():
+        path = folder / file
+        if not path.is_file():
+            raise CheckpointError(f"{path}: missing from the installed zoo model {name!r}; reinstall ganforge")
+        if sha256_file(path) != sha256:
+            raise CheckpointError(f"{path}: damaged (its SHA-256 differs from the model card's); reinstall ganforge")
     return folder
 
 
@@ -98,9 +102,12 @@ def render_card(data: dict[str, Any]) -> str:
                      f"{training.get('cpu_minutes', '?')} min on {training.get('machine', '?')} "
                      f"({training.get('date', '?')})")
     weights = data.get("weights", {})
-    lines += [f"- **Weights**: `{weights.get('file')}`, {weights.get('dtype')}, "
-              f"{weights.get('bytes', 0) / 1e6:.2f} MB, {weights.get('parameters', 0):,} parameters, "
-              f"SHA-256 `{weights.get('sha256')}`", ""]
+    lines.append(f"- **Weights**: {weights.get('dtype')}, {weights.get('bytes', 0) / 1e6:.2f} MB in all; the generator "
+                 f"has {weights.get('parameters', 0):,} parameters (from `{weights.get('from')}` at step "
+                 f"{weights.get('step')}); SHA-256:")
+    for file, sha256 in (weights.get("files") or {weights.get("file"): weights.get("sha256")}).items():
+        lines.append(f"  - `{file}` `{sha256}`")
+    lines.append("")
     evaluation = data.get("evaluation")
     if evaluation:
         protocol = evaluation.get("protocol", {})
