@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,25 @@ def is_supported_resolution(size: int) -> bool:
     return size == 28 or (16 <= size <= MAX_IMAGE_SIZE and size & (size - 1) == 0)
 
 
+def neighbouring_resolutions(size: int) -> tuple[int, ...]:
+    """The supported resolutions just below and just above `size` (one at the ends; `size` itself if supported)."""
+    supported = sorted([28] + [2**k for k in range(4, MAX_IMAGE_SIZE.bit_length())])
+    below = [s for s in supported if s <= size]
+    above = [s for s in supported if s >= size]
+    return tuple(sorted({*(below[-1:] if below else []), *(above[:1] if above else [])}))
+
+
+def nearest_resolution(size: int) -> int:
+    """The supported resolution nearest to `size` in ratio (|log(size / s)| least; a tie goes to the larger):
+    48 -> 64 (x1.33 up, rather than x1.5 down to 32), 40 -> 32, 22 -> 28, 2000 -> 1024."""
+    return min(neighbouring_resolutions(size), key=lambda s: (abs(math.log(size / s)), -s))
+
+
 def _check_resolution(size: int) -> None:
     if not is_supported_resolution(size):
         raise ConfigError(f"{describe('data.image_size')} must be 28 or a power of two from 16 to {MAX_IMAGE_SIZE}, "
-                          f"got {size}")
+                          f"got {size} (the nearest: {', '.join(map(str, neighbouring_resolutions(size)))}; "
+                          f"pictures of other sizes are resized to it)")
 
 
 def _check_augment(policy: str | None) -> None:
