@@ -4,7 +4,8 @@ import json
 import pytest
 
 from ganforge.config import (SECTIONS, SHORTCUTS, DataConfig, RunConfig, TrainConfig, build_config, describe, flag,
-                             is_supported_resolution, schema, schema_field)
+                             is_supported_resolution, nearest_resolution, neighbouring_resolutions, schema,
+                             schema_field)
 from ganforge.data import DATASETS
 from ganforge.losses import LOSSES, PENALTIES
 from ganforge.models import ARCHITECTURES
@@ -31,8 +32,17 @@ def test_supported_resolutions(size, ok):
     assert is_supported_resolution(size) is ok
 
 
+@pytest.mark.parametrize("size, neighbours, nearest", [
+    (48, (32, 64), 64), (40, (32, 64), 32), (45, (32, 64), 32), (22, (16, 28), 28), (30, (28, 32), 32),
+    (100, (64, 128), 128), (5, (16,), 16), (2000, (1024,), 1024), (28, (28,), 28), (64, (64,), 64)])
+def test_nearest_resolution_in_ratio(size, neighbours, nearest):
+    assert neighbouring_resolutions(size) == neighbours
+    assert nearest_resolution(size) == nearest and is_supported_resolution(nearest)
+
+
 @pytest.mark.parametrize("raw, message", [
     ({"data": {"image_size": 30}}, "data.image_size (--image-size) must be 28 or a power of two"),
+    ({"data": {"image_size": 48}}, "got 48 (the nearest: 32, 64; pictures of other sizes are resized to it)"),
     ({"data": {"channels": 2}}, "data.channels (--channels) must be 1"),
     ({"data": {"dataset": "folder"}}, "data.path (--data) is required"),
     ({"train": {"batch_size": 0}}, "train.batch_size (--batch-size) must be > 0"),

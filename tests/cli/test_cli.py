@@ -149,3 +149,52 @@ def test_ctrl_c_exits_130_after_saving(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "train", *TINY, "--out", tmp_path, "--name", "stopped")
     assert code == 130 and "ganforge: interrupted" in err
     assert (tmp_path / "stopped" / "checkpoints" / "step_00000001" / "meta.json").is_file()
+
+
+def _picture_folder(root, n, size, colour):
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for i in range(n):
+        gray = rng.integers(0, 256, (size, size), dtype=np.uint8)
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8) if colour else np.dstack([gray] * 3)
+        Image.fromarray(pixels).save(root / f"{i}.png")
+    return root
+
+
+FOLDER_TINY = ["--steps", "1", "--batch-size", "4", "--width", "8", "--latent-dim", "8", "--no-progress"]
+
+
+def test_train_folder_reads_the_pictures_shape(tmp_path, capsys):
+    """48 px colour pictures: 3 channels at 64 px (the resolution nearest 48 in ratio), hence sngan-small,
+    said in one line; today the run silently became 1x28x28 grayscale DCGAN."""
+    data = _picture_folder(tmp_path / "colour48", 6, 48, colour=True)
+    code, out, err = run_cli(capsys, "train", "--dataset", "folder", "--data", data, *FOLDER_TINY,
+                             "--out", tmp_path / "runs", "--name", "c")
+    assert code == 0, err
+    config = json.loads((tmp_path / "runs" / "c" / "config.json").read_text())
+    assert (config["data"]["channels"], config["data"]["image_size"], config["model"]["arch"]) == (3, 64, "resnet")
+    line = next(line for line in out.splitlines() if line.startswith(str(data)))
+    assert "colour pictures, median short side 48 px (all 6 sampled) -> --channels 3 --image-size 64" in line
+    assert "resized and centre-cropped to 64x64" in line and "--preset sngan-small" in out
+
+
+def test_train_folder_flags_win_and_gray_rgb_files_are_grayscale(tmp_path, capsys):
+    data = _picture_folder(tmp_path / "gray30", 4, 30, colour=False)  # RGB files with R = G = B
+    code, out, err = run_cli(capsys, "train", "--dataset", "folder", "--data", data, *FOLDER_TINY,
+                             "--out", tmp_path / "runs", "--name", "g")
+    assert code == 0, err
+    config = json.loads((tmp_path / "runs" / "g" / "config.json").read_text())
+    assert (config["data"]["channels"], config["data"]["image_size"], config["model"]["arch"]) == (1, 32, "dcgan")
+    assert "grayscale pictures, median short side 30 px (all 4 sampled) -> --channels 1 --image-size 32" in out
+
+    code, out, err = run_cli(capsys, "train", "--dataset", "folder", "--data", data, "--channels", "3", *FOLDER_TINY,
+                             "--image-size", "16", "--out", tmp_path / "runs", "--name", "f")
+    assert code == 0, err
+    config = json.loads((tmp_path / "runs" / "f" / "config.json").read_text())
+    assert (config["data"]["channels"], config["data"]["image_size"]) == (3, 16)
+    assert "sampled" not in out  # nothing was picked, nothing said
+
+
+def test_train_image_size_48_names_the_sizes_that_work(capsys):
+    code, _, err = run_cli(capsys, "train", "--image-size", "48", "--steps", "1")
+    assert code == 2 and "must be 28 or a power of two from 16 to 1024, got 48 (the nearest: 32, 64" in err

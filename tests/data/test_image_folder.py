@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from ganforge.data import build_dataset, load_image_folder
+from ganforge.data.image_folder import inspect_image_folder
 from ganforge.config import DataConfig
 from ganforge.errors import DataError
 
@@ -99,3 +100,37 @@ def test_all_bad(tmp_path):
 def test_build_dataset_folder(folder):
     ds = build_dataset(DataConfig(dataset="folder", path=str(folder), image_size=16, channels=3, limit=2))
     assert len(ds) == 2
+
+
+def test_inspect_finds_colour_and_the_median_short_side(folder):
+    shape = inspect_image_folder(folder)  # white 60x40 PNG, black 32x32 JPEG, gray 20x20 BMP
+    assert (shape.channels, shape.size, shape.sampled, shape.total) == (1, 32, 3, 3)  # no picture has colour
+    write(folder / "cats" / "z.png", np.dstack([np.full((48, 48), v, np.uint8) for v in (200, 30, 30)]))
+    shape = inspect_image_folder(folder)
+    assert (shape.channels, shape.size, shape.total) == (3, 32, 4)
+    assert shape.describe() == "colour pictures, median short side 32 px (all 4 sampled)"
+
+
+def test_inspect_samples_evenly_and_respects_limit(tmp_path):
+    gray = np.full((16, 16, 3), 90, np.uint8)  # RGB files whose channels are equal are grayscale
+    for i in range(100):
+        write(tmp_path / "a" / f"{i:03d}.png", gray)
+    for i in range(10):
+        write(tmp_path / "b" / f"red{i}.png", np.dstack([np.full((16, 16), v, np.uint8) for v in (255, 0, 0)]))
+    shape = inspect_image_folder(tmp_path, sample=10)  # files 0, 11, ..., 99: all in a/
+    assert (shape.channels, shape.sampled, shape.total) == (1, 10, 110)
+    assert inspect_image_folder(tmp_path, sample=11).channels == 3  # files 0, 10, ..., 100: b/ is seen
+    assert inspect_image_folder(tmp_path, limit=100).channels == 1  # only the files training would read
+    assert "10 of 110, evenly spaced, sampled" in shape.describe()
+
+
+def test_inspect_bad_files(tmp_path):
+    with pytest.raises(DataError, match="image folder not found"):
+        inspect_image_folder(tmp_path / "none")
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="bad.png: cannot read image"):
+        inspect_image_folder(tmp_path)
+    with pytest.raises(DataError, match="all 1 sampled image"):
+        inspect_image_folder(tmp_path, skip_bad=True)
+    write(tmp_path / "ok.png", np.zeros((20, 30), np.uint8))
+    assert inspect_image_folder(tmp_path, skip_bad=True).size == 20

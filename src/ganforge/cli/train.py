@@ -12,7 +12,9 @@ from typing import Any, Callable
 import click
 
 from ganforge.cli.options import Float, Int
-from ganforge.config import SHORTCUTS, STOP_FIELDS, build_config, implied_preset, schema, schema_field
+from ganforge.config import (SHORTCUTS, STOP_FIELDS, build_config, implied_preset, nearest_resolution, schema,
+                             schema_field)
+from ganforge.data.image_folder import inspect_image_folder
 from ganforge.io.checkpoint import find_checkpoint
 from ganforge.presets import COLOUR_DEFAULT, COLOUR_MIN_SIZE, PRESETS
 from ganforge.schema import SchemaField
@@ -116,6 +118,7 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, dis
     else:
         if discard_newer:
             raise click.UsageError("--discard-newer goes with --resume")
+        overrides.update(folder_shape(config_file, overrides))
         config = build_config(config_file, preset, overrides)
         implied = implied_preset(config_file, preset, overrides)
         if implied is not None and preset is None:
@@ -123,6 +126,26 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, dis
                        f"measured default for colour data (--preset dcgan for the classic DCGAN)")
         run_dir = train_run(config, progress=not no_progress)
     report_run(run_dir)
+
+
+def folder_shape(config_file: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """--dataset folder (without --config, which holds them): the channels and resolution of the
+    folder's pictures for whichever of --channels / --image-size is not given, said in one line."""
+    missing = [key for key in ("data.channels", "data.image_size") if key not in overrides]
+    if config_file is not None or overrides.get("data.dataset") != "folder" or not overrides.get("data.path") \
+            or not missing:
+        return {}
+    root = overrides["data.path"]
+    shape = inspect_image_folder(root, overrides.get("data.limit"), bool(overrides.get("data.skip_bad")))
+    picked = {key: value for key, value in (("data.channels", shape.channels),
+                                            ("data.image_size", nearest_resolution(shape.size))) if key in missing}
+    flags = " ".join(f"--{key.split('.')[1].replace('_', '-')} {value}" for key, value in picked.items())
+    size = picked.get("data.image_size")
+    why = "" if size is None else (
+        f" (the supported resolution nearest {shape.size} px: pictures are resized and centre-cropped to {size}x{size})"
+        if size != shape.size else "")
+    click.echo(f"{root}: {shape.describe()} -> {flags}{why}; --channels / --image-size choose otherwise")
+    return picked
 
 
 def report_run(run_dir: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -49,6 +51,66 @@ def decode_picture(path: Path, channels: int | None) -> Image.Image:
         raise DataError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
 
 
+# How many files `inspect_image_folder` decodes: evenly spaced over the sorted list, so every class
+# subfolder is seen; enough to tell colour from grayscale and the usual size, cheap for any folder.
+SAMPLED_FILES = 64
+
+
+@dataclass(frozen=True)
+class FolderShape:
+    """What the pictures of a folder hold, from a sample: `channels` 3 when any sampled picture is
+    colour (R, G, B not all equal), else 1; `size` the median short side in pixels."""
+
+    channels: int
+    size: int
+    sampled: int
+    total: int
+
+    def describe(self) -> str:
+        kind = "colour" if self.channels == 3 else "grayscale"
+        of = f"all {self.total}" if self.sampled == self.total else f"{self.sampled} of {self.total}, evenly spaced,"
+        return f"{kind} pictures, median short side {self.size} px ({of} sampled)"
+
+
+def is_colour(picture: Image.Image) -> bool:
+    """Whether a decoded "L" / "RGB" picture has colour: an RGB file whose channels are all equal is gray."""
+    if picture.mode != "RGB":
+        return False
+    red, green, blue = picture.split()
+    return red.tobytes() != green.tobytes() or red.tobytes() != blue.tobytes()
+
+
+def inspect_image_folder(root: str | Path, limit: int | None = None, skip_bad: bool = False,
+                         sample: int = SAMPLED_FILES) -> FolderShape:
+    """Channels and typical size of the images `load_image_folder(root, limit=limit)` would read,
+    from `sample` of them (all when there are no more): DataError as that loader raises it for a
+    missing or empty folder or a bad file (skipped with `skip_bad`)."""
+    paths = _image_paths(Path(root), limit)
+    picks = paths if len(paths) <= sample else [paths[i * len(paths) // sample] for i in range(sample)]
+    colour, sides = False, []
+    for path in picks:
+        try:
+            picture = decode_picture(path, None)
+        except DataError:
+            if not skip_bad:
+                raise
+            continue
+        colour = colour or is_colour(picture)
+        sides.append(min(picture.size))
+    if not sides:
+        raise DataError(f"{root}: all {len(picks)} sampled image(s) were unreadable")
+    return FolderShape(3 if colour else 1, int(statistics.median_low(sides)), len(sides), len(paths))
+
+
+def _image_paths(root: Path, limit: int | None) -> list[Path]:
+    if not root.is_dir():
+        raise DataError(f"{root}: image folder not found (expected a directory of images)")
+    paths = find_images(root)
+    if not paths:
+        raise DataError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)")
+    return paths[:limit] if limit is not None else paths
+
+
 def read_image(path: Path, image_size: int, channels: int) -> torch.Tensor:
     """Decode one file to a (channels, image_size, image_size) uint8 tensor, or raise DataError."""
     return pil_to_tensor(resize_center_crop(decode_picture(path, channels), image_size))
@@ -63,13 +125,7 @@ def load_image_folder(root: str | Path, image_size: int, channels: int = 3, skip
     or with `skip_bad` are skipped and counted in a warning.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: image folder not found (expected a directory of images)")
-    paths = find_images(root)
-    if not paths:
-        raise DataError(f"{root}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)")
-    if limit is not None:
-        paths = paths[:limit]
+    paths = _image_paths(root, limit)
     check_memory(str(root), len(paths), 2 * channels * image_size * image_size)  # the decoded list, then the stack
     relative = [p.relative_to(root).parts for p in paths]
     labelled = all(len(parts) > 1 for parts in relative)
