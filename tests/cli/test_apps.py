@@ -74,8 +74,9 @@ def test_bad_images_and_masks_are_one_line_errors(app_run, tmp_path, capsys):
     Image.new("L", (16, 16), 0).save(tmp_path / "empty_mask.png")
     (tmp_path / "junk.png").write_text("not a png")
     cases = [
-        (["invert", tmp_path / "big.png"], "is 28x28, the model needs 16x16"),
-        (["invert", tmp_path / "gray.png"], "has 1 channel(s) (L), the model needs 3"),
+        (["invert", tmp_path / "big.png"], "is 28x28, the model needs 16x16 (--resize scales it to that)"),
+        (["inpaint", tmp_path / "big.png", "--mask", "center"], "the model needs 16x16 (--resize scales it"),
+        (["restore", tmp_path / "big.png", "--corruption", "noise"], "the model needs 16x16 (--resize scales it"),
         (["invert", tmp_path / "junk.png"], "cannot read image"),
         (["invert", tmp_path / "none.png"], "image file not found"),
         (["inpaint", image, "--mask", tmp_path / "small_mask.png"], "mask is 8x8, the image is 16x16"),
@@ -85,3 +86,37 @@ def test_bad_images_and_masks_are_one_line_errors(app_run, tmp_path, capsys):
     for args, message in cases:
         code, _, err = run_cli(capsys, *args, "--run", run)
         assert code == 2 and message in err and err.count("\n") == 1, (args, err)
+
+
+def test_pictures_of_another_size_or_mode_fit_the_model_with_a_notice(app_run, tmp_path, capsys):
+    """A 28 px picture for the 16 px model is resized with --resize; a grayscale one is converted to
+    RGB; a mask picture of the picture's size is resized with it: each said in one line."""
+    run, _ = app_run
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (28, 28, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(tmp_path / "gray.png")
+    hole = np.zeros((28, 28), np.uint8)
+    hole[8:20, 8:20] = 255
+    Image.fromarray(hole).save(tmp_path / "hole28.png")
+    fast = ["--steps", "2", "--restarts", "1"]
+
+    code, out, err = run_cli(capsys, "invert", tmp_path / "big.png", "--run", run, "--resize", *fast,
+                             "-o", tmp_path / "inv")
+    assert code == 0, err
+    assert f"{tmp_path / 'big.png'}: image resized from 28x28 to 16x16 for the model" in out
+    assert Image.open(tmp_path / "inv" / "reconstruction.png").size == (16, 16)
+
+    code, out, err = run_cli(capsys, "invert", tmp_path / "gray.png", "--run", run, *fast, "-o", tmp_path / "g")
+    assert code == 0, err
+    assert f"{tmp_path / 'gray.png'}: image converted from grayscale to RGB for the model" in out
+
+    code, out, err = run_cli(capsys, "inpaint", tmp_path / "big.png", "--run", run, "--mask", tmp_path / "hole28.png",
+                             "--resize", *fast, "-o", tmp_path / "filled.png")
+    assert code == 0, err
+    assert "image resized from 28x28 to 16x16" in out and "mask resized from 28x28 to 16x16 for the model" in out
+    assert Image.open(tmp_path / "filled.png").size == (16, 16)
+
+    code, out, err = run_cli(capsys, "restore", tmp_path / "big.png", "--run", run, "--corruption", "noise",
+                             "--resize", *fast, "-o", tmp_path / "clean.png")
+    assert code == 0, err
+    assert "resized from 28x28 to 16x16" in out and Image.open(tmp_path / "clean.png").size == (16, 16)

@@ -73,7 +73,16 @@ def test_segment_trains_both_variants_saves_and_predicts(tmp_path, capsys):
     assert code == 0, err
     assert Image.open(tmp_path / "scene_labels.png").size == (48, 48)  # without -o: beside the input
     code, _, err = run_cli(capsys, "segment", "--size", "64", "--predict", tmp_path / "scene.png", "--model", model)
-    assert code == 2 and "scene is 48x48, the model needs 64x64" in err
+    assert code == 2 and "scene is 48x48, the model needs 64x64 (--resize scales it to that)" in err
+    code, out, err = run_cli(capsys, "segment", "--size", "64", "--predict", tmp_path / "scene.png", "--model", model,
+                             "--resize", "-o", tmp_path / "labels64.png")
+    assert code == 0, err
+    assert f"{tmp_path / 'scene.png'}: scene resized from 48x48 to 64x64 for the model" in out
+    assert Image.open(tmp_path / "labels64.png").size == (64, 64)
+    Image.open(tmp_path / "scene.png").convert("L").save(tmp_path / "gray.png")
+    code, out, err = run_cli(capsys, "segment", "--size", "48", "--predict", tmp_path / "gray.png", "--model", model)
+    assert code == 0, err
+    assert "scene converted from grayscale to RGB for the model" in out
     code, _, err = run_cli(capsys, "segment", "--size", "48", "--depth", "5", "--steps", "1", "--train-scenes", "2",
                            "--test-scenes", "1")
     assert code == 2 and "--depth 5" in err

@@ -3,7 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.io.pictures import make_grid, save_grid, save_images, save_npy
+from ganforge.data.transforms import pil_to_tensor, resize_center_crop, to_signed
+from ganforge.errors import InputError
+from ganforge.io.pictures import fit_image, make_grid, save_grid, save_images, save_npy
 
 
 def test_grid_layout_and_values():
@@ -32,3 +34,25 @@ def test_png_and_npy_round_trips(tmp_path):
 def test_make_grid_needs_a_batch_of_images():
     with pytest.raises(ValueError, match=r"expected \(N, C, H, W\) images, got shape \(3, 4, 4\)"):
         make_grid(torch.zeros(3, 4, 4))
+
+
+def test_fit_image_resizes_only_when_asked_and_converts_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    colour.save(tmp_path / "wide.png")
+    with pytest.raises(InputError, match=r"wide.png: image is 32x24, the model needs 16x16 \(--resize scales it"):
+        fit_image(tmp_path / "wide.png", (3, 16, 16))
+    image, note = fit_image(tmp_path / "wide.png", (3, 16, 16), resize=True)
+    assert torch.equal(image, to_signed(pil_to_tensor(resize_center_crop(colour, 16))))
+    assert note == f"{tmp_path / 'wide.png'}: image resized from 32x24 to 16x16 (short side scaled, centre cropped) " \
+                   "for the model"
+    square = colour.crop((0, 0, 16, 16))
+    square.save(tmp_path / "square.png")
+    image, note = fit_image(tmp_path / "square.png", (1, 16, 16), what="scene")
+    assert torch.equal(image, to_signed(pil_to_tensor(square.convert("L"))))  # luma, as Pillow's "L"
+    assert note == f"{tmp_path / 'square.png'}: scene converted from colour to grayscale for the model"
+    square.convert("L").save(tmp_path / "gray.png")
+    image, note = fit_image(tmp_path / "gray.png", (3, 8, 8), resize=True)
+    assert image.shape == (3, 8, 8) and torch.equal(image[0], image[2])
+    assert note.endswith("converted from grayscale to RGB and resized from 16x16 to 8x8 for the model")
+    assert fit_image(tmp_path / "square.png", (3, 16, 16), resize=True)[1] is None  # nothing to change, nothing said

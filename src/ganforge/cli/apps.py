@@ -18,12 +18,12 @@ from ganforge.apps.masks import MASK_KINDS, damage, user_mask
 from ganforge.apps.restoration import CORRUPTIONS, restore_inversion
 from ganforge.cli.commands import SEEDS, parse_labels
 from ganforge.data import build_dataset
-from ganforge.data.transforms import to_signed
+from ganforge.data.transforms import resize_center_crop, to_signed
 from ganforge.device import resolve_device
 from ganforge.export import FORMATS, export_generator
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import run_folder
-from ganforge.io.pictures import load_image, save_array, save_grid, save_image
+from ganforge.io.pictures import fit_image, read_picture, save_array, save_grid, save_image
 from ganforge.metrics import psnr
 
 RUN = click.option("--run", "--model", "run", required=True, type=RunOrModel(),
@@ -31,10 +31,33 @@ RUN = click.option("--run", "--model", "run", required=True, type=RunOrModel(),
                         "of the generator.")
 DEVICE = click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
 SEED = click.option("--seed", default=0, show_default=True, type=SEEDS, help="Seed of the random starts.")
+RESIZE = click.option("--resize", is_flag=True,
+                      help="Scale IMAGE (and a mask picture) of another size to the model's: short side scaled, "
+                           "centre cropped, as training does; the results are at the model's size.")
+
 
 
 def _load(run: Path, device: str):
     return load(run, device=resolve_device(device))
+
+
+def _picture(image: Path, gan, resize: bool) -> torch.Tensor:
+    """IMAGE as the (1, C, H, W) batch the model takes, saying in one line what was changed to fit it."""
+    picture, note = fit_image(image, gan.image_shape, resize=resize)
+    if note is not None:
+        click.echo(note)
+    return picture[None]
+
+
+def _mask(mask: str, size: int, seed: int, resize: bool) -> torch.Tensor:
+    """--mask as a (size, size) hole; with --resize a mask picture of another size is scaled too."""
+    if resize and mask not in MASK_KINDS and Path(mask).is_file():
+        picture = read_picture(mask, "mask")
+        if picture.size != (size, size):
+            click.echo(f"{mask}: mask resized from {picture.width}x{picture.height} to {size}x{size} for the model")
+            picture = resize_center_crop(picture.convert("L"), size)
+        return user_mask(picture, size, seed)
+    return user_mask(mask, size, seed)
 
 
 def _upscale(gan) -> int:
@@ -88,13 +111,15 @@ Example:
 @click.option("--restarts", default=4, show_default=True, type=Int(min=1), help="Random starts.")
 @click.option("--encoder/--no-encoder", default=True, show_default=True,
               help="Start one restart from RUN/encoder.safetensors when present (ganforge train-encoder).")
+@RESIZE
 @SEED
 @DEVICE
-def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder: bool, seed: int, device: str) -> None:
-    """Find the latent whose generated image matches IMAGE (a PNG of the model's size)."""
+def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder: bool, resize: bool, seed: int,
+           device: str) -> None:
+    """Find the latent whose generated image matches IMAGE (a PNG of the model's size, or any with --resize)."""
     check_writable(out, folder=True, what="--out")
     gan = _load(run, device)
-    target = load_image(image, gan.image_shape)[None]
+    target = _picture(image, gan, resize)
     start = None
     net = load_encoder(run_folder(run), gan.device) if encoder else None
     if net is not None:
@@ -115,23 +140,24 @@ Examples:
 @click.argument("image", type=click.Path(path_type=Path))
 @RUN
 @click.option("--mask", "mask", required=True,
-              help=f"Mask PNG of the image's size (white = missing), or {', '.join(MASK_KINDS)}.")
+              help=f"Mask PNG of the model's size (white = missing; any size with --resize), or {', '.join(MASK_KINDS)}.")
 @click.option("--method", default="inversion", show_default=True, type=click.Choice(INPAINTERS.names()),
               help="inversion: masked GAN inversion + blending; net: RUN/inpainter.safetensors; telea: OpenCV.")
 @click.option("--blend", default="poisson", show_default=True, type=click.Choice(BLENDS.names()))
 @click.option("--steps", default=400, show_default=True, type=Int(min=1))
 @click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="inpainted.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
+@RESIZE
 @SEED
 @DEVICE
 def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: int, restarts: int, out: Path,
-            seed: int, device: str) -> None:
+            resize: bool, seed: int, device: str) -> None:
     """Fill the missing pixels of IMAGE; also writes OUT's stem + _comparison.png."""
     comparison = check_writable(out.with_name(out.stem + "_comparison.png"), what="--out")
     check_writable(out, what="--out")
     gan = _load(run, device)
-    picture = load_image(image, gan.image_shape)[None]
-    hole = user_mask(mask, gan.image_shape[1], seed)
+    picture = _picture(image, gan, resize)
+    hole = _mask(mask, gan.image_shape[1], seed, resize)
     restored = INPAINTERS.get(method)(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
     save_image(restored, out)
     save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
@@ -150,14 +176,15 @@ Example:
 @click.option("--steps", default=400, show_default=True, type=Int(min=1))
 @click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="restored.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
+@RESIZE
 @SEED
 @DEVICE
 def restore(image: Path, run: Path, corruption: str, strength: float, steps: int, restarts: int, out: Path,
-            seed: int, device: str) -> None:
+            resize: bool, seed: int, device: str) -> None:
     """Denoise or deblur IMAGE by projecting it onto the generator's images."""
     check_writable(out, what="--out")
     gan = _load(run, device)
-    picture = load_image(image, gan.image_shape)[None]
+    picture = _picture(image, gan, resize)
     restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed)
     save_image(restored, out)
     click.echo(f"wrote {out}")

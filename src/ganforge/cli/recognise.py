@@ -22,7 +22,7 @@ from ganforge.device import resolve_device
 from ganforge.errors import InputError
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import load_network, save_network
-from ganforge.io.pictures import load_image, save_grid, save_image
+from ganforge.io.pictures import fit_image, save_grid, save_image
 from ganforge.models.unet import UNetGenerator
 from ganforge.training.plots import plot_error_curves
 
@@ -202,6 +202,8 @@ Examples:
               help="Where to save the (first) trained net, or the net to use with --predict.")
 @click.option("--predict", "predict_image", type=click.Path(path_type=Path),
               help="Segment this image with --model instead of training.")
+@click.option("--resize", is_flag=True, help="With --predict: scale an image of another size to --size (short side "
+                                             "scaled, centre cropped); the labels are at --size.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Picture of test scenes: input | prediction | ground truth rows (none unless given); with "
                    "--predict, the predicted labels [IMAGE's stem + _labels.png, beside IMAGE].")
@@ -209,7 +211,7 @@ Examples:
 @click.option("--device", default="cpu", show_default=True)
 def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, loss: str,
             depth: int | None, no_adversarial: bool, ablation: bool, model: Path | None, predict_image: Path | None,
-            out: Path | None, seed: int, device: str) -> None:
+            resize: bool, out: Path | None, seed: int, device: str) -> None:
     """Segment digit scenes pix2pix-style and score mIoU, pixel accuracy and box mAP."""
     k = len(SCENE_CLASSES)
     if predict_image is not None:
@@ -217,8 +219,10 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
             raise click.UsageError("--predict needs --model (a net saved by ganforge segment --model)")
         out = check_writable(out or predict_image.with_name(predict_image.stem + "_labels.png"), what="--out")
         net, _ = load_network(model, UNetGenerator)
-        picture = load_image(predict_image, (3, size, size), "scene")[None]
-        labels, _ = predict(net.eval(), picture)
+        picture, note = fit_image(predict_image, (3, size, size), "scene", resize)
+        if note is not None:
+            click.echo(note)
+        labels, _ = predict(net.eval(), picture[None])
         save_image(colourise(labels, k), out)
         click.echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.transforms import open_image, to_signed, to_uint8
+from ganforge.data.transforms import open_image, resize_center_crop, to_signed, to_uint8
 from ganforge.errors import InputError
 from ganforge.io.atomic import atomic_write, write_error
 
@@ -86,19 +86,44 @@ def save_array(array: np.ndarray, path: str | Path) -> Path:
     return Path(path)
 
 
-def load_image(path: str | Path, shape: tuple[int, int, int], what: str = "image") -> torch.Tensor:
-    """One picture file as (C, H, W) float in [-1, 1], which must already be `shape` (C, H, W):
-    a model works at its own size, so a wrong size or channel count is an error, not a resize."""
+def load_image(path: str | Path, shape: tuple[int, int, int], what: str = "image", resize: bool = False) -> torch.Tensor:
+    """`fit_image` without its note."""
+    return fit_image(path, shape, what, resize)[0]
+
+
+def fit_image(path: str | Path, shape: tuple[int, int, int], what: str = "image",
+              resize: bool = False) -> tuple[torch.Tensor, str | None]:
+    """One picture file as (C, H, W) float in [-1, 1] of the model's `shape` (C, H, W), and a
+    one-line note of what was changed to fit it (None when nothing was). A model works at its own
+    size: a picture of another size is an error naming `resize` (refused from its header, before
+    a pixel is decoded), or with `resize` is scaled and centre-cropped as training pictures are.
+    Colour pictures for a grayscale model become luma ("L"), gray ones for a colour model RGB."""
     channels, height, width = shape
-    picture = _open_picture(path, what, (width, height), "the model needs")
+    picture = _open_picture(path, what, None if resize else (width, height), "the model needs",
+                            hint=" (--resize scales it to that)")
     mode = {1: "L", 3: "RGB"}[channels]
     found = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "P": 3}.get(picture.mode)
+    if found is None:
+        raise InputError(f"{path}: {what} has mode {picture.mode}, expected grayscale (L) or colour (RGB)")
+    changes = []
     if found != channels:
-        raise InputError(f"{path}: {what} has {found or picture.mode} channel(s) ({picture.mode}), "
-                         f"the model needs {channels} ({mode})")
-    array = np.asarray(picture.convert(mode), dtype=np.uint8)
+        changes.append("converted from colour to grayscale" if channels == 1 else "converted from grayscale to RGB")
+    picture = picture.convert(mode)
+    if picture.size != (width, height):
+        changes.append(f"resized from {picture.width}x{picture.height} to {width}x{height}"
+                       + (" (short side scaled, centre cropped)" if picture.width * height != picture.height * width
+                          else ""))
+        picture = resize_center_crop(picture, height) if height == width else \
+            picture.resize((width, height), Image.Resampling.BICUBIC)
+    array = np.asarray(picture, dtype=np.uint8)
     array = array[None] if channels == 1 else array.transpose(2, 0, 1)
-    return to_signed(torch.from_numpy(array.copy()))
+    note = f"{path}: {what} {' and '.join(changes)} for the model" if changes else None
+    return to_signed(torch.from_numpy(array.copy())), note
+
+
+def read_picture(path: str | Path, what: str = "picture") -> Image.Image:
+    """A picture file decoded as it is (at most open_image's MAX_PIXELS), InputError naming `what` otherwise."""
+    return _open_picture(path, what, None, "")
 
 
 def load_mask(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
@@ -120,14 +145,16 @@ def check_mask(hole: torch.Tensor, size: tuple[int, int], name: str = "mask") ->
     return hole.bool()
 
 
-def _open_picture(path: str | Path, what: str, size: tuple[int, int], expected: str) -> Image.Image:
-    """The picture at `path`, decoded only once its header showed it is `size` (W, H): a picture of
-    another size (a decompression bomb among them) is refused before a pixel is decoded."""
+def _open_picture(path: str | Path, what: str, size: tuple[int, int] | None, expected: str,
+                  hint: str = "") -> Image.Image:
+    """The picture at `path`, decoded only once its header showed it is `size` (W, H; None: any): a
+    picture of another size (a decompression bomb among them) is refused before a pixel is decoded."""
     try:
         picture = open_image(path, what, InputError)
-        if picture.size != size:
+        if size is not None and picture.size != size:
             picture.close()
-            raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}")
+            raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}"
+                             f"{hint}")
         picture.load()
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
