@@ -13,6 +13,7 @@ from torch import nn
 from ganforge.io import checkpoint as ckpt
 from ganforge.config import RunConfig
 from ganforge.device import memory_shortfall
+from ganforge.loop import progress_bar
 from ganforge.errors import CheckpointError, InputError
 from ganforge.models import build_discriminator, build_generator
 from ganforge.zoo import resolve as resolve_model
@@ -77,7 +78,7 @@ class LoadedGAN:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: Labels = None, truncation: float = 1.0,
-                 batch_size: int = 256) -> torch.Tensor:
+                 batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """Images (N, C, H, W) float in [-1, 1], on the CPU, from latents z (N, latent_dim) and,
         for conditional models, labels (see `labels`).
 
@@ -91,7 +92,8 @@ class LoadedGAN:
         y = self.labels(len(z), labels)
         self._check_memory(len(z))
         chunks = []
-        for i in range(0, len(z), batch_size):
+        starts = range(0, len(z), batch_size)
+        for i in progress_bar(starts, len(starts), "sampling", "batch", progress and len(starts) > 1):
             part = z[i:i + batch_size].to(self.device)
             part_labels = None if y is None else y[i:i + batch_size].to(self.device)
             images = self._forward(part, part_labels, truncation).float().cpu()
@@ -115,13 +117,14 @@ class LoadedGAN:
         return self.generator(z) if labels is None else self.generator(z, labels)
 
     def sample(self, n: int, seed: int = 0, labels: Labels = None, truncation: float = 1.0,
-               batch_size: int = 256) -> torch.Tensor:
+               batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """n images (N, C, H, W) float in [-1, 1] on the CPU; the same seed gives the same images.
-        Conditional models: `labels` picks the classes (default: balanced over all classes)."""
+        Conditional models: `labels` picks the classes (default: balanced over all classes).
+        `progress`: a progress bar on stderr while the batches are drawn."""
         if n <= 0:
             raise InputError(f"n must be > 0, got {n}")
         self._check_memory(n, latents=True)
-        return self.generate(self.latents(n, seed), labels, truncation, batch_size)
+        return self.generate(self.latents(n, seed), labels, truncation, batch_size, progress)
 
     def load_discriminator(self) -> nn.Module:
         net = build_discriminator(self.config.model, self.config.data)

@@ -131,6 +131,15 @@ class Hook:
     at_end: bool = False
 
 
+def progress_bar(items: Any, total: int | None = None, desc: str = "", unit: str = "it", show: bool = False) -> Any:
+    """`items`, wrapped in a progress bar with a time estimate on stderr when `show` (commands pass
+    whether stderr is a terminal), else unchanged: long jobs outside the training loop (sampling,
+    feature extraction, writing pictures) report progress the same way."""
+    if not show:
+        return items
+    return tqdm(items, total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=False)
+
+
 @dataclass
 class Loop:
     """Runs a step function until `steps` steps (counted from 0, resuming at `start`) or `minutes`.

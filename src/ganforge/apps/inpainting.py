@@ -114,8 +114,9 @@ INPAINTERS: Registry[Callable[..., torch.Tensor]] = Registry("inpainting method"
 
 @INPAINTERS.register("inversion")
 def _by_inversion(gan, images: torch.Tensor, hole: torch.Tensor, *, blend: str = "poisson", steps: int = 400,
-                  restarts: int = 8, seed: int = 0) -> torch.Tensor:
-    return inpaint_inversion(gan, images, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)[0]
+                  restarts: int = 8, seed: int = 0, progress: bool = False) -> torch.Tensor:
+    return inpaint_inversion(gan, images, hole, blend=blend, steps=steps, restarts=restarts, seed=seed,
+                             progress=progress)[0]
 
 
 @INPAINTERS.register("net")

@@ -76,13 +76,14 @@ def invert(gan, targets: Images, *, known: torch.Tensor | None = None, steps: in
            lr: float | None = None, feature_weight: float = 0.0, features: Callable[[Images], torch.Tensor] | None = None,
            prior_weight: float = 0.0, discriminator: nn.Module | None = None, latent_weight: float = 1e-3,
            labels: int | list[int] | torch.Tensor | None = None, start: torch.Tensor | None = None,
-           degrade: Callable[[Images], Images] | None = None, seed: int = 0) -> Inversion:
+           degrade: Callable[[Images], Images] | None = None, seed: int = 0, progress: bool = False) -> Inversion:
     """Invert `targets` (N, C, H, W) in [-1, 1] through `gan` (a `ganforge.load` result).
 
     known: (N, 1, H, W) / (H, W) bool, True where the target's pixels count (inpainting), or None.
     lr: Adam's step size; None: 0.05 in z space, 0.1 in w space (w's scale is larger).
     start: (N, dim) latents to begin the first restart from (an encoder's guess).
     degrade: applied to G's images before comparing (blur for deblurring); differentiable.
+    progress: a progress bar with a time estimate on stderr (all restarts run together, as one batch).
     """
     targets = check_images(gan, targets, "targets").to(gan.device)
     n = len(targets)
@@ -127,7 +128,8 @@ def invert(gan, targets: Images, *, known: torch.Tensor | None = None, steps: in
         return {}
 
     try:
-        Loop(steps=steps).run(step)
+        Loop(steps=steps, progress=progress, desc=f"inversion ({restarts} restart{'s' * (restarts > 1)} at once)"
+             ).run(step)
         with torch.no_grad():
             loss = _objective(gan, latents, per_row, space, targets_r, weight_r, target_features, features,
                               feature_weight, discriminator, prior_weight, latent_weight, degrade)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import torch
 
-from ganforge.cli.options import Float, Int, RunOrModel
+from ganforge.cli.options import Float, Int, RunOrModel, interactive
 from ganforge.api import load
 from ganforge.apps.blending import BLENDS
 from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
@@ -125,7 +125,7 @@ def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder
     if net is not None:
         with torch.no_grad():
             start = net(target.to(gan.device))
-    result = project(gan, target, steps=steps, restarts=restarts, start=start, seed=seed)
+    result = project(gan, target, steps=steps, restarts=restarts, start=start, seed=seed, progress=interactive())
     save_image(result.images, out / "reconstruction.png")
     save_grid(torch.cat([target, result.images]), out / "comparison.png", nrow=2, upscale=_upscale(gan))
     save_array(result.latents.numpy(), out / "latent.npy")
@@ -158,7 +158,8 @@ def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: i
     gan = _load(run, device)
     picture = _picture(image, gan, resize)
     hole = _mask(mask, gan.image_shape[1], seed, resize)
-    restored = INPAINTERS.get(method)(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed)
+    restored = INPAINTERS.get(method)(gan, picture, hole, blend=blend, steps=steps, restarts=restarts, seed=seed,
+                                      progress=interactive())
     save_image(restored, out)
     save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
     click.echo(f"wrote {out} and {comparison} (damaged | restored)")
@@ -185,7 +186,8 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
     check_writable(out, what="--out")
     gan = _load(run, device)
     picture = _picture(image, gan, resize)
-    restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed)
+    restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed,
+                                 progress=interactive())
     save_image(restored, out)
     click.echo(f"wrote {out}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ganforge import zoo
-from ganforge.cli.options import Float, Int, RunOrModel
+from ganforge.cli.options import Float, Int, RunOrModel, interactive
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
 from ganforge.device import resolve_device
@@ -87,7 +87,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
     check_writable(out, folder=fmt == "files", what="--out")
     gan = load(run, device=resolve_device(device))
     labels = parse_labels(label_text)
-    images = gan.sample(num, seed=seed, labels=labels, truncation=truncation)
+    images = gan.sample(num, seed=seed, labels=labels, truncation=truncation, progress=interactive())
     if nrow is None and gan.num_classes and labels is None and gan.num_classes <= 16:
         nrow = gan.num_classes
     if fmt == "grid":
@@ -95,7 +95,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
     elif fmt == "npy":
         save_npy(images, out)
     else:
-        save_images(images, out)
+        save_images(images, out, progress=interactive())
     click.echo(f"wrote {num} sample(s) from {gan.checkpoint} (step {gan.step}) to {out}")
 
 
@@ -204,7 +204,7 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
     if out is None and (source / "checkpoints").is_dir():
         out = source / "evaluation.json"
     report = evaluate_source(source, ref, chosen, n, extractor, inception_path, inception_sha256, image_size, seed,
-                             cache, device, save_ref, out, fid_mode=fid_mode)
+                             cache, device, save_ref, out, fid_mode=fid_mode, progress=interactive())
     click.echo(report.table())
     if out is not None:
         click.echo(f"wrote {out}")

@@ -6,6 +6,7 @@ trained model an option names (a run or checkpoint folder, or a zoo model's name
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,11 @@ class Float(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+def interactive() -> bool:
+    """Whether progress bars are shown: when stderr is a terminal (not in logs, pipes or CI)."""
+    return sys.stderr.isatty()
 
 
 class RunOrModel(click.ParamType):

@@ -31,14 +31,15 @@ EXTRACTORS.register("inception")(lambda device, path, sha256, mode: InceptionExt
 def evaluate(source: str | Path, ref: str = "mnist", metrics: tuple[str, ...] = METRICS, n: int = 10_000,
              extractor: str = "mnist-classifier", inception: Path | None = None, inception_sha256: str | None = None,
              image_size: int | None = None, seed: int = 0, cache: bool = True, device: str | torch.device = "cpu",
-             save_ref: Path | None = None, out: Path | None = None, fid_mode: str | None = None) -> Report:
+             save_ref: Path | None = None, out: Path | None = None, fid_mode: str | None = None,
+             progress: bool = False) -> Report:
     """Metrics of n images from `source` (a run or checkpoint folder, a folder of pictures, a .npy)
     against `ref` ("mnist": train digits, floor from test; a folder; a .npy; or a .npz of features
     saved earlier with `save_ref`), each beside the real-vs-real floor. Every source reaches the
     extractor as 8-bit pixels at its own size (or resized to `image_size`, the same way for all).
     `fid_mode` (inception only; default "clean") picks the resizing convention of FID_MODES.
     Conditional runs also get the classifier's accuracy on the asked classes. Writes the report
-    as JSON to `out` when given."""
+    as JSON to `out` when given. `progress`: progress bars on stderr while sampling and extracting."""
     check_metrics(tuple(metrics))  # before minutes of sampling
     if fid_mode is not None and extractor != "inception":
         raise DataError(f"--fid-mode applies to --extractor inception only, not {extractor}")
@@ -48,7 +49,8 @@ def evaluate(source: str | Path, ref: str = "mnist", metrics: tuple[str, ...] = 
             check_writable(target, what=what)
     torch_device = resolve_device(device)
     features = EXTRACTORS.get(extractor)(torch_device, inception, inception_sha256, fid_mode or DEFAULT_FID_MODE)
-    fake = images_from_source(source, n, image_size, seed=seed, device=torch_device)
+    features.progress = progress
+    fake = images_from_source(source, n, image_size, seed=seed, device=torch_device, progress=progress)
     if str(ref).endswith(".npz"):
         real = RealFeatures.load(Path(ref), features)
     else:

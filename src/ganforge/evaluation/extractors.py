@@ -13,6 +13,7 @@ from torch import nn
 from ganforge.data.transforms import to_signed
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels
+from ganforge.loop import progress_bar
 from ganforge.models.classifier import CLASSIFIER_SHAPES, load_classifier, packaged_weights_path
 
 
@@ -22,6 +23,7 @@ class FeatureExtractor(Protocol):
     identity: str  # changes whenever its features would (weights hash): keys the feature cache
     settings: dict[str, str]  # what a score depends on besides the images, printed with it
     input_shape: tuple[int, int, int] | None  # (C, H, W) it needs, None if any
+    progress: bool  # a progress bar on stderr while extracting
 
     def features(self, images: torch.Tensor) -> np.ndarray: ...  # images: float in [-1, 1] or uint8
 
@@ -39,6 +41,7 @@ class ModuleExtractor:
         self.module, self.name, self.input_shape = module.to(device).eval(), name, input_shape
         self.fd_name = f"FD ({name})"
         self.has_logits, self.device, self.batch_size = has_logits, torch.device(device), batch_size
+        self.progress = False  # a progress bar on stderr while extracting (ganforge evaluate sets it)
         self._identity: str | None = None
 
     @property
@@ -70,7 +73,9 @@ class ModuleExtractor:
     @torch.no_grad()
     def _run(self, images: torch.Tensor, fn) -> np.ndarray:
         signed = self._prepare(images)
-        parts = [fn(batch.to(self.device)).double().cpu() for batch in signed.split(self.batch_size)]
+        batches = signed.split(self.batch_size)
+        parts = [fn(batch.to(self.device)).double().cpu()
+                 for batch in progress_bar(batches, len(batches), f"{self.name} features", "batch", self.progress)]
         return torch.cat(parts).flatten(1).numpy()
 
     def features(self, images: torch.Tensor) -> np.ndarray:

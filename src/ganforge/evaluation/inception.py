@@ -34,6 +34,7 @@ from PIL import Image
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels
 from ganforge.hashing import sha256_file
+from ganforge.loop import progress_bar
 
 INCEPTION_ENV = "GANFORGE_INCEPTION"
 # SHA-256 of TorchScript files known to hold the Inception-v3 pool3 network of TF FID.
@@ -151,6 +152,7 @@ class InceptionExtractor:
         self.identity = f"{actual}:{mode}:v3"  # keys the feature cache and saved references
         self.settings = {"network_sha256": actual, "fid_mode": mode}
         self.device, self.batch_size = torch.device(device), batch_size
+        self.progress = False  # a progress bar on stderr while extracting (ganforge evaluate sets it)
         with warnings.catch_warnings():
             # The reference network exists only as TorchScript; torch >= 2.10 marks jit deprecated.
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -167,7 +169,8 @@ class InceptionExtractor:
         default for convolutions) is turned off here, so scores match the reference implementations."""
         parts = []
         with _full_fp32():
-            for batch in images.split(self.batch_size):
+            batches = images.split(self.batch_size)
+            for batch in progress_bar(batches, len(batches), "inception features", "batch", self.progress):
                 x = inception_input(batch, self.mode).to(self.device).contiguous(memory_format=torch.channels_last)
                 parts.append(self.module(x).double().cpu().flatten(1))
         return torch.cat(parts).numpy()

@@ -44,7 +44,7 @@ def run_num_classes(source: str | Path) -> int:
 
 
 def images_from_source(source: str | Path, n: int, image_size: int | None = None, seed: int = 0,
-                       device: str | torch.device = "cpu") -> torch.Tensor:
+                       device: str | torch.device = "cpu", progress: bool = False) -> torch.Tensor:
     """n images (N, C, H, W) as uint8 pixels (see `ganforge.evaluation.pixels`) from a run or
     checkpoint folder (sampled with `seed`; conditional models with balanced labels i mod K), a
     folder of images, or a .npy file (float in [-1, 1] or uint8 in [0, 255]); at their own size,
@@ -54,7 +54,8 @@ def images_from_source(source: str | Path, n: int, image_size: int | None = None
     if not path.exists():
         raise DataError(f"{path}: not found (expected a run folder, an image folder or a .npy file)")
     if _is_run(path):
-        return fit_pixels(as_pixels(load(path, device=device).sample(n, seed=seed)), None, image_size)
+        return fit_pixels(as_pixels(load(path, device=device).sample(n, seed=seed, progress=progress)), None,
+                          image_size)
     images = _all_images(path, image_size)
     if len(images) < n:
         raise DataError(f"{path}: has {len(images)} images, fewer than --n {n}")

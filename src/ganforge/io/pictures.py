@@ -13,6 +13,7 @@ from PIL import Image
 from ganforge.data.transforms import open_image, resize_center_crop, to_signed, to_uint8
 from ganforge.errors import InputError
 from ganforge.io.atomic import atomic_write, write_error
+from ganforge.loop import progress_bar
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -47,8 +48,8 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, u
     return Path(path)
 
 
-def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample") -> list[Path]:
-    """One PNG per image: folder/prefix_00000.png, ..."""
+def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample", progress: bool = False) -> list[Path]:
+    """One PNG per image: folder/prefix_00000.png, ... (`progress`: a progress bar on stderr)."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample"
         raise write_error(folder, exc) from None
     pixels = to_uint8(images.cpu())
     paths = []
-    for i, image in enumerate(pixels):
+    for i, image in progress_bar(enumerate(pixels), len(pixels), "writing pictures", "image", progress):
         path = folder / f"{prefix}_{i:05d}.png"
         picture = to_pil(image)
         atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
