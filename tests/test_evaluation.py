@@ -302,3 +302,62 @@ def test_short_names_of_report_rows():
             "precision": 0.8, "recall": 0.7, "density": 0.9, "coverage": 0.6, "class entropy (max 2.303)": 2.2}
     assert short_names(rows) == {"fd": 3.0, "kid": 1.5, "is": 9.1, "precision": 0.8, "recall": 0.7, "density": 0.9,
                                  "coverage": 0.6}
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """Records (and refuses) every call that would sample or read the source's n images."""
+    import sys
+
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("sampled before the checks that need no images")
+
+    monkeypatch.setattr(sys.modules["ganforge.evaluation.evaluate"], "images_from_source", refuse)
+    return calls
+
+
+def test_too_few_reference_images_fail_before_any_sampling(tmp_path, no_sampling, capsys):
+    (tmp_path / "ref").mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / "ref" / f"{i}.png")
+    np.save(tmp_path / "fake.npy", np.zeros((20, 1, 28, 28), np.float32))
+    with pytest.raises(DataError, match=r"--ref .*ref: has 5 images, fewer than --n 10"):
+        ganforge.evaluate(tmp_path / "fake.npy", ref=str(tmp_path / "ref"), n=10, cache=False)
+    assert main(["evaluate", str(tmp_path / "fake.npy"), "--ref", str(tmp_path / "ref"), "--n", "10"]) == 2
+    assert "has 5 images, fewer than --n 10" in capsys.readouterr().err
+    np.save(tmp_path / "few.npy", np.zeros((4, 1, 28, 28), np.uint8))  # a .npy reference: counted from its header
+    with pytest.raises(DataError, match=r"few.npy: has 4 images, fewer than --n 10"):
+        ganforge.evaluate(tmp_path / "fake.npy", ref=str(tmp_path / "few.npy"), n=10, cache=False)
+    with pytest.raises(DataError, match=r"few.npy: has 4 images, fewer than --n 10"):  # and a source
+        ganforge.evaluate(tmp_path / "few.npy", ref=str(tmp_path / "ref"), n=10, cache=False)
+    np.save(tmp_path / "many.npy", np.zeros((10_001, 1, 28, 28), np.uint8))
+    with pytest.raises(DataError, match="MNIST test has 10,000 images"):
+        ganforge.evaluate(tmp_path / "many.npy", ref="mnist", n=10_001, cache=False)
+    assert no_sampling == []
+
+
+def test_an_extractor_that_does_not_fit_is_named_before_sampling(tmp_path, no_sampling, capsys):
+    """A colour run with the default (grayscale MNIST) extractor: the error names the ones that fit,
+    from the run's config, before n images are sampled."""
+    run = train(tiny_config(tmp_path, steps=1), progress=False)  # 3x16x16 colour shapes
+    with pytest.raises(DataError) as info:
+        ganforge.evaluate(run, ref="shapes", n=10, cache=False)
+    message = str(info.value)
+    assert message.startswith("the mnist-classifier extractor needs images of shape (N, 1, 28, 28), got "
+                              "(N, 3, 16, 16) from the source: for colour images use --extractor scenes-classifier")
+    assert "--extractor inception (any size" in message and "fashion-classifier" not in message
+    assert "(N, 3, 32, 32) from the source" in str(pytest.raises(DataError, ganforge.evaluate, run, ref="shapes",
+                                                                   n=10, image_size=32, cache=False).value)
+    np.save(tmp_path / "gray.npy", np.zeros((20, 1, 28, 28), np.float32))
+    assert main(["evaluate", str(tmp_path / "gray.npy"), "--ref", "shapes", "--n", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "got (N, 3, 64, 64) from --ref shapes" in err and "--extractor inception" in err
+    assert no_sampling == []
+
+
+def test_the_extractor_error_on_images_names_the_ones_that_fit():
+    with pytest.raises(DataError, match=r"got \(2, 3, 28, 28\): for colour images use --extractor scenes-classifier"):
+        classifier_extractor(dataset="fashion-mnist").features(torch.zeros(2, 3, 28, 28))

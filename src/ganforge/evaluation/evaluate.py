@@ -13,11 +13,11 @@ import torch
 from ganforge.device import resolve_device
 from ganforge.evaluation.cache import default_cache_dir
 from ganforge.errors import DataError
-from ganforge.evaluation.extractors import CLASSIFIER_EXTRACTORS, FeatureExtractor, classifier_extractor
+from ganforge.evaluation.extractors import CLASSIFIER_EXTRACTORS, FeatureExtractor, check_fits, classifier_extractor
 from ganforge.evaluation.inception import DEFAULT_FID_MODE, InceptionExtractor, check_fid_mode
 from ganforge.evaluation.report import (METRICS, RealFeatures, Report, check_metrics, conditional_accuracy,
                                         evaluate_features, real_features)
-from ganforge.evaluation.sources import images_from_source, reference_images, run_num_classes
+from ganforge.evaluation.sources import check_sources, images_from_source, reference_images, run_num_classes
 from ganforge.io.atomic import atomic_write_text, check_writable
 from ganforge.registry import Registry
 
@@ -47,8 +47,11 @@ def evaluate(source: str | Path, ref: str = "mnist", metrics: tuple[str, ...] = 
     for target, what in ((out, "--out"), (save_ref, "--save-ref")):
         if target is not None:
             check_writable(target, what=what)
+    shapes = check_sources(source, ref, n, image_size)  # counts and shapes from headers, before any work
     torch_device = resolve_device(device)
     features = EXTRACTORS.get(extractor)(torch_device, inception, inception_sha256, fid_mode or DEFAULT_FID_MODE)
+    for what, shape in shapes:
+        check_fits(features, shape, what)  # before sampling n images
     features.progress = progress
     fake = images_from_source(source, n, image_size, seed=seed, device=torch_device, progress=progress)
     if str(ref).endswith(".npz"):

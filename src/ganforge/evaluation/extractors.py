@@ -64,9 +64,8 @@ class ModuleExtractor:
         pixels = as_pixels(images)
         if self.input_shape is not None:
             channels, height, width = self.input_shape
-            if (pixels.shape[1] != channels and (pixels.shape[1], channels) != (1, 3)) or height != width:
-                raise DataError(f"the {self.name} extractor needs images of shape (N, "
-                                f"{', '.join(map(str, self.input_shape))}), got {tuple(images.shape)}")
+            if not fits(self.input_shape, pixels.shape[1]) or height != width:
+                raise DataError(misfit_message(self.name, self.input_shape, tuple(images.shape)))
             pixels = fit_pixels(pixels, channels, height)
         return to_signed(pixels)
 
@@ -91,6 +90,35 @@ class ModuleExtractor:
 # The extractor name of each packaged classifier (models/classifier.py).
 CLASSIFIER_EXTRACTORS = {"mnist": "mnist-classifier", "fashion-mnist": "fashion-classifier",
                          "scenes": "scenes-classifier"}
+TRAINED_ON = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST", "scenes": "the colour shapes and digit scenes"}
+
+
+def fits(input_shape: tuple[int, int, int] | None, channels: int) -> bool:
+    """Whether an extractor needing `input_shape` takes images of `channels` (gray is repeated to
+    RGB; any size is resized to it)."""
+    return input_shape is None or channels == input_shape[0] or (channels, input_shape[0]) == (1, 3)
+
+
+def misfit_message(name: str, input_shape: tuple[int, int, int], got: tuple[int, ...], what: str = "") -> str:
+    """The error for images of shape `got` ((N, C, H, W) or (C, H, W)) that `name` cannot take,
+    naming the extractors that can."""
+    channels = got[-3]
+    kind = "colour" if channels == 3 else f"{channels}-channel" if channels != 1 else "grayscale"
+    options = [f"--extractor {CLASSIFIER_EXTRACTORS[dataset]} ({shape['channels']}x{shape['image_size']}x"
+               f"{shape['image_size']}, trained on {TRAINED_ON[dataset]}; other sizes are resized)"
+               for dataset, shape in CLASSIFIER_SHAPES.items()
+               if CLASSIFIER_EXTRACTORS[dataset] != name and fits((shape["channels"], 0, 0), channels)]
+    options.append("--extractor inception (any size, colour or gray: Inception-v3, the FID network)")
+    shown = f"(N, {', '.join(map(str, got[-3:]))})" if len(got) == 3 else str(got)
+    return (f"the {name} extractor needs images of shape (N, {', '.join(map(str, input_shape))}), got {shown}"
+            f"{f' from {what}' if what else ''}: for {kind} images use {' or '.join(options)}")
+
+
+def check_fits(extractor: FeatureExtractor, shape: tuple[int, int, int], what: str = "") -> None:
+    """DataError naming the extractors that fit when `extractor` cannot take images of `shape` (C, H, W):
+    checked from headers and configs, before any image is sampled."""
+    if not fits(extractor.input_shape, shape[0]):
+        raise DataError(misfit_message(extractor.name, extractor.input_shape, shape, what))
 
 
 def classifier_extractor(device: str | torch.device = "cpu", dataset: str = "mnist") -> ModuleExtractor:

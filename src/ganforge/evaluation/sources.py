@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ganforge.data import load_fashion_mnist, load_mnist, load_scene_images, load_shapes
+from ganforge.data.image_folder import GRAY_MODES, find_images
 from ganforge.data.scenes import SCENE_SIZE
+from ganforge.data.transforms import open_image
 from ganforge.api import load
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels, npy_pixels, read_picture_folder
@@ -81,12 +84,83 @@ def reference_images(ref: str, n: int, image_size: int | None = None,
     return (images[:n], images[n:2 * n]) if len(images) >= 2 * n else (images, None)
 
 
-def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
-    """(n random train images, n random test images) of MNIST or Fashion-MNIST as uint8 pixels:
-    reference and floor."""
+Shape = tuple[int, int, int]
+
+
+def check_sources(source: str | Path, ref: str, n: int, image_size: int | None = None) -> list[tuple[str, Shape]]:
+    """What can be told before any image is sampled, decoded or featurised: DataError when the
+    source or --ref holds fewer than n images (or a dataset's floor allows fewer); the (C, H, W)
+    the extractor will get from each whose shape is known: [("the source", shape), ("--ref X", shape)]."""
+    shapes = []
+    count, shape = peek_images(source_path(source), image_size)
+    if count is not None and count < n:
+        raise DataError(f"{source_path(source)}: has {count} images, fewer than --n {n}")
+    if shape is not None:
+        shapes.append(("the source", shape))
+    if str(ref).endswith(".npz"):
+        return shapes
+    if ref in REFERENCE_DATASETS:
+        if ref in ("mnist", "fashion-mnist"):
+            check_mnist_floor(n, ref)
+        count, shape = None, _resized(REFERENCE_SHAPES.get(ref), image_size)
+    else:
+        count, shape = peek_images(Path(ref), image_size)
+    if count is not None and count < n:
+        raise DataError(f"--ref {ref}: has {count} images, fewer than --n {n}")
+    return shapes + ([(f"--ref {ref}", shape)] if shape is not None else [])
+
+
+def peek_images(path: Path, image_size: int | None = None) -> tuple[int | None, Shape | None]:
+    """(how many images, their (C, H, W) as the extractor gets them) of a run, .npy or picture
+    folder, told without sampling or decoding: from a run's config (count None: it makes as many
+    as asked), a .npy's header, a folder's file names and picture headers. None for what cannot be
+    told so (reading the images then reports why)."""
+    if not path.exists():
+        return None, None
+    if _is_run(path):
+        data = read_config(find_checkpoint(path)).data
+        return None, _resized((data.channels, data.image_size, data.image_size), image_size)
+    if path.suffix == ".npy":
+        try:
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        except (OSError, ValueError):
+            return None, None
+        return (shape[0], _resized(shape[1:], image_size)) if len(shape) == 4 else (None, None)
+    if not path.is_dir():
+        return None, None
+    paths = find_images(path)
+    if not paths:
+        return None, None
+    channels, size = 1, None
+    for file in paths:  # headers only; gray files are read as gray only when all are (read_picture_folder)
+        try:
+            with open_image(file) as picture:
+                channels = 1 if channels == 1 and picture.mode in GRAY_MODES else 3
+                size = size or (picture.height, picture.width)
+        except (DataError, OSError, SyntaxError, ValueError):
+            continue
+        if channels == 3:
+            break
+    return len(paths), (None if size is None else _resized((channels, *size), image_size))
+
+
+def _resized(shape: tuple[int, ...] | None, image_size: int | None) -> Shape | None:
+    if shape is None:
+        return None
+    return (shape[0], image_size, image_size) if image_size is not None else (shape[0], shape[1], shape[2])
+
+
+def check_mnist_floor(n: int, dataset: str = "mnist") -> None:
+    """The real-vs-real floor of MNIST and Fashion-MNIST draws n of their 10,000 test images."""
     if n > 10_000:
         label = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
         raise DataError(f"--n {n}: {label} test has 10,000 images, so the real-vs-real floor allows n <= 10000")
+
+
+def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
+    """(n random train images, n random test images) of MNIST or Fashion-MNIST as uint8 pixels:
+    reference and floor."""
+    check_mnist_floor(n, dataset)
     rng = torch.Generator().manual_seed(seed)
     load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[dataset]
     train, test = load("train"), load("test")
@@ -94,6 +168,9 @@ def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torc
     return pick(train), pick(test)
 
 
+# The (C, H, W) of each --ref dataset's pictures (before --image-size), for the checks made before any work.
+REFERENCE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "shapes": (3, SCENE_SIZE, SCENE_SIZE),
+                    "scenes": (3, SCENE_SIZE, SCENE_SIZE)}
 PROCEDURAL_FLOOR_SEED = 1_000_003  # the floor's images are made from this seed (runs train on seed 0's)
 
 
