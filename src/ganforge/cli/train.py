@@ -26,7 +26,8 @@ Which recipe: grayscale images and images under {COLOUR_MIN_SIZE} px (MNIST, Fas
 classic DCGAN (the defaults shown above); colour images of {COLOUR_MIN_SIZE} px and more (--channels 3: folders,
 shapes, scenes) from --preset {COLOUR_DEFAULT}, which learns there at equal CPU time where the DCGAN's
 discriminator wins outright (docs/training.md, "Colour data"). A named --preset or --config
-replaces that choice; flags override either.
+replaces that choice; flags override either. --dataset folder without --channels / --image-size reads
+them from the pictures (colour or gray; the supported size nearest theirs) and says so in one line.
 \b
 Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
 Several processes: torchrun --nproc_per_node N -m ganforge.cli.main train ... (--batch-size is global).
