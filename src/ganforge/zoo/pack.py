@@ -47,6 +47,9 @@ def pack(source: str | Path, dest: Path, card_fields: dict[str, Any]) -> Path:
                    "step": meta["step"], "from": kept, "files": {name: files[name] for name in parts}}
         full = {"name": dest.name, **card_fields, "weights": weights}
         (tmp / CARD_FILE).write_text(json.dumps(full, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes 0700: these are ordinary package files
+        for child in tmp.iterdir():
+            child.chmod(0o644)
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)
