@@ -170,7 +170,7 @@ def mnist_reference(n: int, seed: int = 0, dataset: str = "mnist") -> tuple[torc
 
 # The (C, H, W) of each --ref dataset's pictures (before --image-size), for the checks made before any work.
 REFERENCE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "shapes": (3, SCENE_SIZE, SCENE_SIZE),
-                    "scenes": (3, SCENE_SIZE, SCENE_SIZE)}
+                    "scenes": (3, SCENE_SIZE, SCENE_SIZE), "emoji": (3, 64, 64)}
 PROCEDURAL_FLOOR_SEED = 1_000_003  # the floor's images are made from this seed (runs train on seed 0's)
 
 
