@@ -65,7 +65,7 @@ def test_config_file_and_resume(run_dir, tmp_path, capsys):
     (["train", "--dataset", "folder", "--steps", "1"], "data.path (--data) is required"),
     (["train", "--dataset", "folder", "--data", "/no/such/dir", "--steps", "1"], "/no/such/dir: image folder not found"),
     (["train", "--dataset", "imagenet"], "Invalid value for '--dataset'"),
-    (["sample", "/no/such/run"], "Path '/no/such/run' does not exist"),
+    (["sample", "/no/such/run"], "'/no/such/run': no such run or checkpoint folder, and not a zoo model"),
     (["info", "."], "no checkpoints/step_* inside"),
     (["frobnicate"], "No such command 'frobnicate'"),
     (["train", "--penalty-weight", "5", "--steps", "1"], "--penalty-weight has no effect without --penalty"),
