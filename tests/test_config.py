@@ -84,13 +84,15 @@ def test_float_fields_accept_ints_in_json():
 @pytest.mark.parametrize("raw, message", [
     ({"train": {"loss": "wgan"}}, "train.loss (--loss) must be one of hinge, least-squares"),
     ({"train": {"augment": "color,flip"}}, "train.augment (--augment): unknown flip"),
-    ({"model": {"arch": "vit"}}, "model.arch (--arch) must be one of dcgan, resnet, stylegan"),
+    ({"model": {"arch": "vit"}}, "model.arch (--arch) must be one of dcgan, fastgan, resnet, stylegan"),
     ({"train": {"precision": "fp8"}}, "train.precision (--precision) must be one of fp32, bf16, fp16, auto"),
     ({"train": {"loss": "wasserstein", "steps": 1}}, "--loss wasserstein needs a Lipschitz constraint on D"),
     ({"train": {"loss": "hinge", "label_smoothing": 0.1, "steps": 1}}, "--label-smoothing works with the BCE losses"),
     ({"train": {"eval_n": 5}}, "train.eval_n (--eval-n) must be >= 10"),
     ({"optim": {"lr_g": 50.0}}, "optim.lr_g (--lr-g) must be at most 10, got 50.0"),
     ({"train": {"minutes": 1e9}}, "train.minutes (--minutes) must be at most 525600"),
+    ({"model": {"arch": "fastgan"}, "train": {"penalty": "gp", "steps": 1}}, "fastgan's has BatchNorm: use --penalty r1"),
+    ({"train": {"augment_p": 1.5, "augment": "ada"}}, "train.augment_p (--augment-p) must be"),
 ])
 def test_schema_checks_choices_bounds_and_combinations(raw, message):
     with pytest.raises(ConfigError) as info:

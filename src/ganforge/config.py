@@ -127,8 +127,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: str = setting("dcgan", "Model family: dcgan, resnet (SNGAN style) or stylegan (StyleGAN2-lite).",
-                        choices=ARCHITECTURES)
+    arch: str = setting("dcgan", "Model family: dcgan, resnet (SNGAN style), stylegan (StyleGAN2-lite) or fastgan "
+                                 "(skip-layer excitation G, self-supervised D).", choices=ARCHITECTURES)
     latent_dim: int = setting(100, "Latent size.", **POSITIVE)
     width: int = setting(64, "Base channel width: channels of G's last and D's first layer.", **POSITIVE)
     dropout: float = setting(0.0, "Discriminator dropout after each LeakyReLU, e.g. 0.3 (dcgan).", **FRACTION)
@@ -176,8 +176,16 @@ class TrainConfig:
                                      low=0.0, high=0.5, high_open=True)
     ema_decay: float | None = setting(None, "EMA of G's weights for samples, evaluation and loading, e.g. 0.999.",
                                       **FRACTION)
-    augment: str | None = setting(None, "DiffAugment policy for everything D sees, e.g. color,translation,cutout.",
-                                  check=_check_augment)
+    augment: str | None = setting(None, "DiffAugment policy for everything D sees, e.g. color,translation,cutout; "
+                                        "ada: those three with ADA's adaptive probability (Karras et al. 2020), "
+                                        "ada,OPS: OPS with it.", check=_check_augment)
+    augment_p: float | None = setting(None, "Probability of each augmentation per image: fixed, or ADA's start "
+                                            "(default: 1 for a policy, 0 for ada).", requires="train.augment",
+                                      low=0.0, high=1.0)
+    ada_target: float = setting(0.6, "ADA: the r_t = E[sign(D(real))] that p is adjusted towards.",
+                                requires="train.augment", low=0.0, high=1.0, low_open=True, high_open=True)
+    ada_kimg: float = setting(500.0, "ADA: thousands of real images for p to go from 0 to 1.",
+                              requires="train.augment", most=1e6, **POSITIVE)
     mode_seeking: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, against within-class "
                                        "collapse, e.g. 1 (0: off).", low=0.0, most=1e3)
     batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
@@ -250,6 +258,9 @@ class RunConfig:
                               f"{flag('model.arch')} resnet or stylegan, got {m.arch}")
         if m.dropout > 0 and m.arch != "dcgan":
             raise ConfigError(f"{describe('model.dropout')} applies to {flag('model.arch')} dcgan only")
+        if t.penalty == "gp" and m.arch == "fastgan":
+            raise ConfigError(f"{flag('train.penalty')} gp needs a discriminator without BatchNorm (the penalty is "
+                              f"per sample); fastgan's has BatchNorm: use {flag('train.penalty')} r1")
         if t.penalty == "gp" and m.arch == "dcgan" and not m.spectral_norm:
             raise ConfigError(f"{flag('train.penalty')} gp needs a discriminator without BatchNorm (the penalty is "
                               f"per sample): use {flag('model.arch')} resnet or {flag('model.spectral_norm')}")

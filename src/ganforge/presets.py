@@ -69,6 +69,16 @@ PRESETS.register("stylegan2-lite")(Preset(
                "ema_decay": 0.999}},
 ))
 
+PRESETS.register("fastgan")(Preset(
+    "FastGAN (Liu et al. 2021) for small data sets: a light generator with skip-layer excitation, a "
+    "discriminator that also learns to reconstruct the real images from its 8x8 and 16x16 feature maps (L1), "
+    "hinge loss, Adam 2e-4 (0.5, 0.999) as in the paper's code, spectral norm in D, EMA of G, and DiffAugment "
+    "color,translation,cutout on everything D sees (or --augment ada). Width 16 (G's last layer) for CPU speed; "
+    "the paper's z has 256 dimensions (--latent-dim 256).",
+    {"model": {"arch": "fastgan", "spectral_norm": True, "width": 16},
+     "optim": {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999},
+     "train": {"loss": "hinge", "ema_decay": 0.999, "augment": "color,translation,cutout"}},
+))
 
 # The recipe a run on colour images starts from when no preset or config is named: the winner of
 # benchmarks/colour_default.py (docs/training.md, "Colour data"). Grayscale and small images keep

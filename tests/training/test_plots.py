@@ -36,3 +36,14 @@ def test_training_and_evaluation_curves_write_pngs(tmp_path):
     path = plot_evaluation_curves([{"step": 1, "fid": 9.0, "kid": 0.1}, {"step": 2, "fid": 5.0, "kid": 0.05}],
                                   tmp_path / "e.png")
     assert Image.open(path).size == (800, 520)
+
+
+def test_training_curves_add_a_panel_for_ada(tmp_path):
+    records = [{"step": s, "loss_d": 1.0, "loss_g": 2.0, "d_real": 0.7, "d_fake": 0.3, "ada_p": 0.1 * s,
+                "ada_rt": 0.5} for s in (1, 2, 3)]
+    path = plot_training_curves(records, tmp_path / "ada.png")
+    assert Image.open(path).size == (800, 850)
+    plain = plot_training_curves([{k: v for k, v in r.items() if not k.startswith("ada")} for r in records],
+                                 tmp_path / "plain.png")
+    # The third panel draws p in C0 as well: more blue than the two panels alone.
+    assert colour_pixels(path, BLUE) > colour_pixels(plain, BLUE) + 100

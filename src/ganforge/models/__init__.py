@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.models.fastgan import FastGANDiscriminator, FastGANGenerator
 from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.models.spectral import start_power_iteration
@@ -18,16 +19,19 @@ if TYPE_CHECKING:  # the run schema sits above the models it names
     from ganforge.config import DataConfig, ModelConfig
 
 __all__ = ["ARCHITECTURES", "CLASS_HEADS", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
-           "ResNetGenerator", "ResNetDiscriminator", "StyleGenerator", "is_conditional", "generate"]
+           "ResNetGenerator", "ResNetDiscriminator", "StyleGenerator", "FastGANGenerator", "FastGANDiscriminator",
+           "is_conditional", "generate"]
 
 
 class Architecture:
-    """How to build one family's generator and discriminator from a run's config."""
+    """How to build one family's generator and discriminator from a run's config. auxiliary: the
+    name of D's self-supervised loss (`ganforge.losses.SELF_SUPERVISED`), computed from what D
+    returns when called with auxiliary=True; None: D has no such task."""
 
     def __init__(self, generator: Callable[[ModelConfig, DataConfig], nn.Module],
                  discriminator: Callable[[ModelConfig, DataConfig], nn.Module],
-                 init: Callable[[nn.Module, torch.Generator | None], None]) -> None:
-        self.generator, self.discriminator, self.init = generator, discriminator, init
+                 init: Callable[[nn.Module, torch.Generator | None], None], auxiliary: str | None = None) -> None:
+        self.generator, self.discriminator, self.init, self.auxiliary = generator, discriminator, init, auxiliary
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
@@ -50,6 +54,12 @@ ARCHITECTURES.register("stylegan")(Architecture(
     discriminator=lambda m, d: ResNetDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm,
                                                    None, m.num_classes, m.class_head),
     init=init_stylegan_weights,
+))
+ARCHITECTURES.register("fastgan")(Architecture(
+    generator=lambda m, d: FastGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
+    discriminator=lambda m, d: FastGANDiscriminator(d.channels, d.image_size, m.width, m.spectral_norm),
+    init=init_dcgan_weights,  # the paper's: N(0, 0.02) convs, N(1, 0.02) BatchNorm scales
+    auxiliary="reconstruction",
 ))
 
 

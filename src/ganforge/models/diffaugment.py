@@ -1,6 +1,10 @@
 """Differentiable augmentation (DiffAugment, Zhao et al. 2020): random colour, translation and
 cutout applied to every image the discriminator sees, real and generated alike, with gradients
-flowing through to the generator. Each op: (N, C, H, W) in [-1, 1] -> same shape."""
+flowing through to the generator. Each op: (N, C, H, W) in [-1, 1] -> same shape.
+
+With a probability p each op is applied to each image independently instead (`apply_randomly`):
+a fixed p, or ADA's p adapted during training (Karras et al. 2020; the policy "ada", whose
+controller is `ganforge.training.ada`)."""
 
 from __future__ import annotations
 
@@ -64,24 +68,57 @@ AUGMENTS.register("translation")(translation)
 AUGMENTS.register("cutout")(cutout)
 
 
+ADAPTIVE = "ada"  # in a policy: p adapts to D's overfitting (ADA); alone it means ADA_POLICY
+ADA_POLICY = "color,translation,cutout"
+
+
 def parse_policy(policy: str | None) -> list[str]:
-    """"color,translation" -> ["color", "translation"]; ConfigError naming unknown ops."""
+    """"color,translation" -> ["color", "translation"]; "ada" -> ADA_POLICY's ops, "ada,color" ->
+    ["color"] (see is_adaptive); ConfigError naming unknown ops."""
     names = [name.strip() for name in (policy or "").split(",") if name.strip()]
-    unknown = [name for name in names if name not in AUGMENTS]
+    unknown = [name for name in names if name not in AUGMENTS and name != ADAPTIVE]
     if unknown:
-        raise ConfigError(f"augment: unknown {', '.join(unknown)} (choose from {', '.join(AUGMENTS)})")
-    return names
+        raise ConfigError(f"augment: unknown {', '.join(unknown)} (choose from {', '.join(AUGMENTS)}, "
+                          f"or {ADAPTIVE} for adaptive p)")
+    ops = [name for name in names if name != ADAPTIVE]
+    return ops if ops or ADAPTIVE not in names else parse_policy(ADA_POLICY)
 
 
-def build_augment(policy: str | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """"color,translation,cutout" -> one function applying them in that order (None: no-op)."""
+def is_adaptive(policy: str | None) -> bool:
+    """Whether the policy names ADA (its p then adapts during training)."""
+    return ADAPTIVE in [name.strip() for name in (policy or "").split(",")]
+
+
+def apply_randomly(x: torch.Tensor, names: list[str], p: float,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each op of `names` in turn, applied to each image independently with probability p (ADA's
+    per-image, per-op Bernoulli draws, Karras et al. 2020). p = 0 returns x itself; p = 1 augments
+    every image. The masks are drawn on the CPU from `generator` (None: the global RNG); the ops
+    then draw for the chosen images only. Differentiable in x."""
+    for name in names:
+        chosen = (torch.rand(x.shape[0], generator=generator) < p).nonzero().squeeze(1)
+        if len(chosen):
+            index = chosen.to(x.device)
+            x = x.index_copy(0, index, AUGMENTS.get(name)(x.index_select(0, index), generator))
+    return x
+
+
+def build_augment(policy: str | None,
+                  p: float | Callable[[], float] | None = None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """"color,translation,cutout" -> one function applying them in that order (None: no-op).
+    p: each op's probability per image, a number or a function read at every call (ADA's p);
+    None: every op on every image (DiffAugment). The global RNG draws: it is saved with
+    checkpoints, so resume stays exact."""
     names = parse_policy(policy)
     if not names:
         return None
+    if p is not None:
+        probability = p if callable(p) else lambda: p
+        return lambda x: apply_randomly(x, names, probability())
 
     def augment(x: torch.Tensor) -> torch.Tensor:
         for name in names:
-            x = AUGMENTS.get(name)(x, None)  # the global RNG: saved with checkpoints, so resume stays exact
+            x = AUGMENTS.get(name)(x, None)
         return x
 
     return augment

@@ -78,6 +78,13 @@ def check_batch(context: Distributed, batch_size: int, accumulate: int = 1) -> N
                           f"processes gets per batch")
 
 
+def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """The mean of a tensor over all ranks (an all-reduce; every rank gets it)."""
+    total = value.detach().clone()
+    dist.all_reduce(total)
+    return total / dist.get_world_size()
+
+
 @torch.no_grad()
 def check_replicas_identical(context: Distributed, modules: dict[str, torch.nn.Module]) -> None:
     """All ranks must hold the same parameters (DDP keeps them so); compare exact checksums.

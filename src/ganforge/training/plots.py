@@ -13,12 +13,13 @@ from ganforge.io.atomic import atomic_write
 
 
 def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[dict] = ()) -> Path:
-    """Losses (top) and D's mean outputs on real and fake images (bottom) against step; health
-    events ({"step", "health"}) as labelled vertical lines."""
+    """Losses (top) and D's mean outputs on real and fake images (middle) against step, and with
+    ADA its p and r_t (bottom); health events ({"step", "health"}) as labelled vertical lines."""
     steps = [r["step"] for r in records]
-    fig = Figure(figsize=(8, 6), dpi=100)
+    ada = "ada_p" in records[0]
+    fig = Figure(figsize=(8, 8.5 if ada else 6), dpi=100)
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    top, bottom, *rest = fig.subplots(3 if ada else 2, 1, sharex=True)
     top.plot(steps, [r["loss_d"] for r in records], label="discriminator loss")
     top.plot(steps, [r["loss_g"] for r in records], label="generator loss")
     top.set_ylabel("loss")
@@ -28,10 +29,17 @@ def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[d
     bottom.plot(steps, [r["d_fake"] for r in records], label="D(G(z)), fake")
     bottom.axhline(0.5, color="grey", lw=0.8, ls="--")
     bottom.set_ylim(0, 1)
-    bottom.set_xlabel("generator step")
     bottom.set_ylabel("mean D output")
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)
+    for axis in rest:
+        axis.plot(steps, [r["ada_p"] for r in records], label="ADA p")
+        axis.plot(steps, [r["ada_rt"] for r in records], label="r_t = E[sign D(x)]")
+        axis.set_ylim(-1.05, 1.05)
+        axis.set_ylabel("augmentation")
+        axis.legend(loc="lower right")
+        axis.grid(alpha=0.3)
+    (rest or [bottom])[-1].set_xlabel("generator step")
     for event in events:
         for axis in (top, bottom):
             axis.axvline(event["step"], color="tab:red", lw=0.8, alpha=0.7)

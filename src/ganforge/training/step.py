@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +67,11 @@ class StepOptions:
     mode_seeking: > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
       fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
     autocast(): wraps the forward passes (mixed precision).
+    observe_real(s): called after each D update with s, the batch mean of sign(D(real)) (a detached
+      scalar tensor): ADA's overfitting heuristic (`ganforge.training.ada`).
+    auxiliary(outputs): D's self-supervised loss on the real images it sees, from the outputs an
+      (unconditional) D returns beside its logits when called with auxiliary=True (FastGAN's
+      reconstructions, `ganforge.losses.self_supervised`); added to D's loss.
     """
 
     loss: AdversarialLoss
@@ -76,6 +81,8 @@ class StepOptions:
     accumulate: int = 1
     mode_seeking: float = 0.0
     autocast: Callable[[], ContextManager] = nullcontext
+    observe_real: Callable[[torch.Tensor], None] | None = None
+    auxiliary: Callable[[Any], torch.Tensor] | None = None
 
 
 def train_step(players: Players, options: StepOptions, real_batches: Sequence[tuple[torch.Tensor, Labels]],
@@ -103,7 +110,7 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
         z, fake_labels = noise(real.shape[0])
         parts = _micro_batches(accumulate, real, real_labels, z, fake_labels)
         # Batch-weighted means over the micro-batches of the last D update (tensors: no sync).
-        stats_d = [0.0, 0.0, 0.0]  # loss_d, D(real), D(fake)
+        stats_d = [0.0, 0.0, 0.0, 0.0]  # loss_d, D(real), D(fake), sign(D(real))
         if players.before_d_update is not None:
             players.before_d_update()
         _zero(opt_d)
@@ -112,18 +119,27 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                 with autocast(), torch.set_grad_enabled(keep_graph):
                     fake = generate(generator, z_i, fake_labels_i)
                 with autocast():
-                    real_logits, real_classes = critic(discriminator, seen(real_i), real_labels_i)
+                    if options.auxiliary is None:
+                        real_logits, real_classes = critic(discriminator, seen(real_i), real_labels_i)
+                    else:  # D's self-supervised task on the reals it sees
+                        real_logits, real_outputs = discriminator(seen(real_i), auxiliary=True)
+                        real_classes = None
                     fake_logits, fake_classes = critic(discriminator, seen(fake.detach()), fake_labels_i)
                 loss_d = (loss.discriminator(real_logits.float(), fake_logits.float())
                           + _class_loss(real_classes, real_labels_i) + _class_loss(fake_classes, fake_labels_i))
+                if options.auxiliary is not None:
+                    loss_d = loss_d + options.auxiliary(real_outputs)
                 if penalty is not None:
                     loss_d = loss_d + penalty(lambda x: critic(penalised, x, real_labels_i)[0], real_i, fake)
                 _backward(share * loss_d, scaler_d)
             with torch.no_grad():
                 for k, value in enumerate((loss_d, torch.sigmoid(real_logits.float()).mean(),
-                                           torch.sigmoid(fake_logits.float()).mean())):
+                                           torch.sigmoid(fake_logits.float()).mean(),
+                                           real_logits.float().sign().mean())):
                     stats_d[k] = stats_d[k] + share * value.detach().float()
         _step(opt_d, scaler_d)
+        if options.observe_real is not None:
+            options.observe_real(stats_d[3])
         if options.clip is not None:
             with torch.no_grad():
                 for p in discriminator.parameters():

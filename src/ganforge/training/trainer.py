@@ -5,11 +5,11 @@ Run folder: config.json, metrics.jsonl, training_curves.png, samples/step_*.png,
 (latest grid), checkpoints/step_*/, and with evaluation evaluations.jsonl, evaluation_curves.png,
 best/step_*/.
 
-About 360 lines, kept together because they are one run's state: its setup, what a checkpoint
-holds and restores, the game's options and the loop's wiring. `ganforge.training.runs` starts
-and resumes runs with it; the loop (`ganforge.loop`), the step
-(`step.py`), the callbacks (`callbacks.py`) and the run folder's layout (`ganforge.io.run_folder`)
-live in their own rooms.
+About 480 lines, kept together because they are one run's state: its setup, what a checkpoint
+holds and restores, the game's options and the loop's wiring (the health checks' wiring, ~60 of
+them, is due to move into a callback). `ganforge.training.runs` starts and resumes runs with it;
+the loop (`ganforge.loop`), the step (`step.py`), ADA's controller (`ada.py`), the callbacks
+(`callbacks.py`) and the run folder's layout (`ganforge.io.run_folder`) live in their own rooms.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from ganforge.config import RunConfig, describe, flag, parse_stop_on
 from ganforge.data import ImageTensorDataset, build_dataset
 from ganforge.data.transforms import to_signed
-from ganforge.models.diffaugment import build_augment
+from ganforge.models.diffaugment import build_augment, is_adaptive
 from ganforge.device import (autocast, compile_available, grad_scaler, random_state, resolve_device, resolve_precision,
                              restore_random_state)
 from ganforge.errors import ConfigError, GanforgeError, TrainingDiverged, TrainingUnhealthy
@@ -35,11 +35,12 @@ from ganforge.io import checkpoint as ckpt
 from ganforge.io.atomic import atomic_write
 from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
 from ganforge.loop import Hook, Loop, Window, adam
-from ganforge.losses import LOSSES, PENALTIES, with_label_smoothing
+from ganforge.losses import LOSSES, PENALTIES, SELF_SUPERVISED, with_label_smoothing
 from ganforge.metrics import HIGHER_IS_BETTER
-from ganforge.models import build_discriminator, build_generator, generate
+from ganforge.models import ARCHITECTURES, build_discriminator, build_generator, generate
 from ganforge.models.spectral import PowerIteration
 from ganforge.training import distributed
+from ganforge.training.ada import AdaptiveProbability
 from ganforge.training.batches import BatchStream
 from ganforge.training.callbacks import BestKeeper, MetricsLines, PeriodicEvaluator, SampleGrid, draw_curves
 from ganforge.training.ema import EMA
@@ -73,7 +74,12 @@ class Trainer:
         self.num_classes = config.model.num_classes
         self.loss = with_label_smoothing(LOSSES.get(t.loss), t.label_smoothing)
         self.penalty = PENALTIES.get(t.penalty) if t.penalty is not None else None
-        self.augment = build_augment(t.augment)
+        task = ARCHITECTURES.get(config.model.arch).auxiliary  # D's self-supervised loss (FastGAN's)
+        self.auxiliary = SELF_SUPERVISED.get(task) if task is not None else None
+        self.ada = (AdaptiveProbability(t.batch_size, t.ada_target, t.ada_kimg, p=t.augment_p or 0.0,
+                                        reduce=distributed.mean_over_ranks if self.dist.enabled else None)
+                    if is_adaptive(t.augment) else None)
+        self.augment = build_augment(t.augment, (lambda: self.ada.p) if self.ada is not None else t.augment_p)
         self._build_players()
         self.latent_rng = torch.Generator(device=self.device).manual_seed(t.seed + 2)
         self.samples = SampleGrid(config.model.latent_dim, self.num_classes, config.data.image_size, t.seed + 3,
@@ -208,6 +214,8 @@ class Trainer:
                  "latent_rng": self.latent_rng.get_state(), **random_state(self.device), "best": dict(self.best)}
         if self.scalers is not None:
             state["scalers"] = [scaler.state_dict() for scaler in self.scalers]
+        if self.ada is not None:
+            state["ada"] = self.ada.state_dict()
         return state
 
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -239,6 +247,8 @@ class Trainer:
         if self.scalers is not None and "scalers" in state:
             for scaler, saved in zip(self.scalers, state["scalers"]):
                 scaler.load_state_dict(saved)
+        if self.ada is not None and "ada" in state:  # else (ADA added on resume) p starts afresh
+            self.ada.load_state_dict(state["ada"], self.device)
 
     def _check_weights_finite(self) -> None:
         """The last update can make weights NaN/Inf even when its loss was finite."""
@@ -301,7 +311,9 @@ class Trainer:
         """The game's rules on steps with the penalty and on steps without it."""
         t = self.config.train
         rules = StepOptions(self.loss, clip=t.clip, augment=self.augment, accumulate=t.accumulate,
-                            mode_seeking=t.mode_seeking, autocast=self.autocast)
+                            mode_seeking=t.mode_seeking, autocast=self.autocast,
+                            observe_real=self.ada.observe if self.ada is not None else None,
+                            auxiliary=self.auxiliary)
         return replace(rules, penalty=self.weighted_penalty()), rules
 
     # ------------------------------------------------------------------------------ the loop
@@ -339,6 +351,8 @@ class Trainer:
             if self.ema is not None:
                 self.ema.update(self.generator, index)
             self.step = index + 1
+            if self.ada is not None:  # p after this step, and r_t = mean sign(D(real)) of its last D update
+                return {**vars(stats), "ada_p": self.ada.p, "ada_rt": self.ada.last_sign}
             return vars(stats)
 
         probe = self._diversity_probe() if main and self.health is not None else None
