@@ -251,6 +251,33 @@ def test_procedural_references_are_the_training_images():
     assert small.shape == (40, 3, 32, 32)
 
 
+def test_emoji_reference_is_two_disjoint_seeded_halves(tmp_path, monkeypatch, capsys):
+    from ganforge.data import emoji
+    from tests.data.test_emoji import solid, write_package
+
+    pictures = [(f"e{i}.png", "Objects", solid((10 * i, 255 - 10 * i, 7, 255)), {}) for i in range(23)]
+    write_package(tmp_path / "node_modules" / emoji.PACKAGE, pictures)  # as if installed with npm
+    monkeypatch.setattr(emoji, "npm_global_roots", lambda: [tmp_path / "node_modules"])
+    reference, floor = reference_images("emoji", 11, seed=3)
+    assert reference.shape == floor.shape == (11, 3, 64, 64)
+    red = lambda images: images[:, 0, 0, 0].tolist()  # noqa: E731 (which picture: 10 * i)
+    assert len(set(red(reference)) | set(red(floor))) == 22  # two disjoint halves of 11
+    again = reference_images("emoji", 11, seed=3)
+    assert torch.equal(again[0], reference) and torch.equal(again[1], floor)
+    other, _ = reference_images("emoji", 11, seed=4)
+    assert red(other) != red(reference) and reference_images("emoji", 11, image_size=32)[0].shape == (11, 3, 32, 32)
+    with pytest.raises(DataError, match=r"^--n 12: the emoji set has 23 pictures, so two disjoint halves "
+                                        r"\(reference and floor\) allow n <= 11$"):
+        reference_images("emoji", 12)
+    samples = tmp_path / "samples.npy"
+    np.save(samples, np.stack([np.full((3, 64, 64), 20 * i, np.uint8) for i in range(12)]))
+    report = ganforge.evaluate(samples, ref="emoji", n=10, extractor="scenes-classifier", metrics=("fd",))
+    assert report.floor["FD (scenes-classifier)"] < report.model["FD (scenes-classifier)"]
+    assert main(["evaluate", str(samples), "--ref", "emoji", "--n", "12", "--extractor", "scenes-classifier"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "two disjoint halves (reference and floor) allow n <= 11" in error and "\n" not in error
+
+
 def test_folder_and_run_references(tmp_path, capsys):
     for i in range(6):
         Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")

@@ -63,6 +63,21 @@ def test_shapes_range_labels_and_order(tmp_path):
     assert len(load_emoji(tmp_path / "pkg", limit=2)) == 2
 
 
+def test_limit_keeps_a_fixed_random_subset_in_sort_order(tmp_path):
+    # 30 emoji, category after category as in emoji.json: the first 6 would all be smileys
+    pictures = [(f"e{i}.png", CATEGORIES[i // 3], solid((i, 0, 0, 255)), {}) for i in range(30)]
+    root = write_package(tmp_path / "pkg", pictures)
+    subset = load_emoji(root, limit=6)
+    picked = subset.images[:, 0, 0, 0].tolist()
+    assert len(picked) == len(set(picked)) == 6 and picked == sorted(picked)  # distinct, in sort order
+    assert picked != list(range(6)) and len(set(subset.labels.tolist())) > 1  # not just the first category
+    assert subset.labels.tolist() == [i // 3 for i in picked]  # each picture keeps its own label
+    assert load_emoji(root, limit=6).images.equal(subset.images)  # the same subset every time
+    assert set(picked) < set(load_emoji(root, limit=12).images[:, 0, 0, 0].tolist())  # a larger N adds to it
+    assert load_emoji(root, limit=30).images[:, 0, 0, 0].tolist() == list(range(30))  # N >= all: all, in order
+    assert len(load_emoji(root, limit=100)) == 30
+
+
 def test_skin_tones_follow_their_emoji(tmp_path):
     data = load_emoji(small_package(tmp_path / "pkg"), skin_tones=True)
     assert data.images[:, 0, 0, 0].tolist() == [0, 200, 250, 90, 10, 20]

@@ -168,12 +168,14 @@ Examples:
   ganforge evaluate runs/mnist-dcgan-20261130-120000            # samples 10000 images
   ganforge evaluate samples.npy --ref mnist --n 5000 --metrics fd,kid
   ganforge evaluate my_pngs/ --ref other_pngs/ --n 2000 --extractor inception
-  ganforge evaluate runs/shapes-run --ref shapes --extractor scenes-classifier --n 2000 --metrics fd,kid,prdc""")
+  ganforge evaluate runs/shapes-run --ref shapes --extractor scenes-classifier --n 2000 --metrics fd,kid,prdc
+  ganforge evaluate runs/emoji-run --ref emoji --extractor inception --n 900 --metrics fd,prdc""")
 @click.argument("source", type=RunOrModel())
 @click.option("--ref", default="mnist", show_default=True,
               help="Real images: mnist or fashion-mnist (train; floor from test), shapes or scenes (what --dataset "
-                   "shapes/scenes trains on; floor: others from another seed), a folder of images, a .npy, or a "
-                   ".npz of features saved with --save-ref.")
+                   "shapes/scenes trains on; floor: others from another seed), emoji (two random disjoint halves "
+                   "of the set, so --n <= 955), a folder of images, a .npy, or a .npz of features saved with "
+                   "--save-ref.")
 @click.option("--save-ref", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the reference (and floor) features as .npz, for --ref next time.")
 @click.option("--metrics", default="fd,kid,is,prdc", show_default=True, help="Comma-separated subset.")

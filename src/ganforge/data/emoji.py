@@ -30,6 +30,7 @@ STYLE = "google"  # emoji.json's has_img_<style> and the img/<style>/ folder
 NATIVE_SIZE = 64  # the package's per-emoji PNGs are 64x64
 INSTALL = f"npm install --global {PACKAGE}@{VERSION}"
 BACKGROUND = (255, 255, 255)
+SUBSET_SEED = 0  # `limit` draws its subset with this seed, whatever the run's seed: one fixed small set
 # emoji.json's categories in Unicode's group order; the labels are indices into this list.
 CATEGORIES = ["Smileys & Emotion", "People & Body", "Component", "Animals & Nature", "Food & Drink",
               "Travel & Places", "Activities", "Objects", "Symbols", "Flags"]
@@ -104,12 +105,16 @@ def load_emoji(path: str | Path | None = None, image_size: int = NATIVE_SIZE, ch
                limit: int | None = None, skin_tones: bool = False, style: str = STYLE) -> ImageTensorDataset:
     """The emoji set as (N, channels, image_size, image_size) with labels = category indices
     (CATEGORIES): 1,911 emoji in package 16.0.0, 3,786 with `skin_tones` (each person and hand
-    also in its five skin tones: then three in five pictures are people). `limit` keeps the first
-    N in emoji.json's sort order (smileys first, flags last)."""
+    also in its five skin tones: then three in five pictures are people). `limit` keeps a random N
+    (drawn with SUBSET_SEED, so always the same N; kept in sort order): the first N would be
+    smileys and people only, as emoji.json lists categories one after another."""
     root = find_package() if path is None else Path(path)
     if not root.is_dir():
         raise DataError(f"{root}: emoji folder not found (expected the folder of the npm package {PACKAGE})")
-    entries = read_index(root, style, skin_tones)[:limit]
+    entries = read_index(root, style, skin_tones)
+    if limit is not None and limit < len(entries):
+        keep = torch.randperm(len(entries), generator=torch.Generator().manual_seed(SUBSET_SEED))[:limit]
+        entries = [entries[i] for i in keep.sort().values.tolist()]
     if not entries:
         raise DataError(f"{root / 'emoji.json'}: lists no emoji with a {style} picture")
     folder = root / "img" / style / str(NATIVE_SIZE)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.data import load_fashion_mnist, load_mnist, load_scene_images, load_shapes
+from ganforge.data import load_emoji, load_fashion_mnist, load_mnist, load_scene_images, load_shapes
 from ganforge.data.image_folder import GRAY_MODES, find_images
 from ganforge.data.scenes import SCENE_SIZE
 from ganforge.data.transforms import open_image
@@ -181,11 +181,26 @@ def procedural_reference(name: str, n: int) -> tuple[torch.Tensor, torch.Tensor]
     return tuple(load(n, SCENE_SIZE, 3, seed=seed).images for seed in (0, PROCEDURAL_FLOOR_SEED))  # type: ignore[return-value]
 
 
+def emoji_reference(n: int, seed: int = 0, path: str | Path | None = None, image_size: int = 64,
+                    channels: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reference, floor): two disjoint halves of n emoji each, drawn by a `seed`ed permutation of
+    the whole set (`load_emoji(path, image_size, channels)`; 1,911 pictures, so n <= 955), as
+    uint8 pixels. A real set has no second draw, so the real-vs-real floor is its other half."""
+    images = load_emoji(path, image_size, channels).images
+    if 2 * n > len(images):
+        raise DataError(f"--n {n}: the emoji set has {len(images):,} pictures, so two disjoint halves (reference "
+                        f"and floor) allow n <= {len(images) // 2}")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    return images[order[:n]], images[order[n:2 * n]]
+
+
 # --ref names -> (n, seed) -> (reference, floor): MNIST and Fashion-MNIST train vs test (n random
-# images of each); the procedural colour data: the run's training images vs others (seed unused).
+# images of each); the procedural colour data: the run's training images vs others (seed unused);
+# emoji: two disjoint random halves of the set (seed picks them).
 REFERENCE_DATASETS = {
     "mnist": lambda n, seed: mnist_reference(n, seed, "mnist"),
     "fashion-mnist": lambda n, seed: mnist_reference(n, seed, "fashion-mnist"),
     "shapes": lambda n, seed: procedural_reference("shapes", n),
     "scenes": lambda n, seed: procedural_reference("scenes", n),
+    "emoji": lambda n, seed: emoji_reference(n, seed),
 }

@@ -1,0 +1,89 @@
+"""benchmarks/quality_at_equal_time.py at a tiny budget on a fake emoji package."""
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import quality_at_equal_time as bench
+from ganforge.data.emoji import CATEGORIES
+from tests.data.test_emoji import write_package
+
+
+def fake_emoji(root, n=80):
+    """n 64x64 pictures of random coloured blocks, so that features vary between images."""
+    rng = np.random.default_rng(0)
+    pictures = []
+    for i in range(n):
+        blocks = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8).repeat(16, 0).repeat(16, 1)
+        alpha = np.full((64, 64, 1), 255, np.uint8)
+        pictures.append((f"e{i}.png", CATEGORIES[i % 10], Image.fromarray(np.concatenate([blocks, alpha], 2)), {}))
+    return write_package(root, pictures)
+
+
+def rows(text):
+    """The first table's rows as {(candidate, seed): cells}."""
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 9 and cells[0] != "candidate":
+            out[(cells[0], cells[1])] = cells[2:]
+    return out
+
+
+@pytest.mark.slow
+def test_tiny_benchmark_trains_scores_and_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(bench.CANDIDATES, "nonesuch", ("--preset", "nonesuch"))
+    argv = ["--minutes", "0.05", "--n", "20", "--candidates", "dcgan,default,nonesuch", "--data",
+            str(fake_emoji(tmp_path / "pkg")), "--extractor", "scenes-classifier", "--threads", "2",
+            "--out", str(tmp_path / "runs"), "--figures", str(tmp_path / "figures")]
+    text = bench.main(argv)
+    table = rows(text)
+    assert set(table) == {("dcgan", "0"), ("default", "0"), ("nonesuch", "")}
+    assert table[("nonesuch", "")][0].startswith("not available: ") and "nonesuch" in table[("nonesuch", "")][0]
+    floors = set()
+    for name in ("dcgan", "default"):
+        steps, seen, fd, floor, precision, recall, wall = table[(name, "0")]
+        steps, seen = int(steps.replace(",", "")), int(seen.replace(",", ""))
+        assert steps > 0 and seen == steps * 64  # batch 64, one D step per G step in both recipes
+        assert float(fd) > float(floor) > 0 and 0 <= float(precision) <= 1 and 0 <= float(recall) <= 1
+        assert float(wall.removesuffix(" min")) >= 0.05
+        floors.add(floor)
+        grid = Image.open(tmp_path / "figures" / f"{name}_0.05min_64px_s0.png")
+        assert grid.size == (8 * 64 + 9 * 2, 8 * 64 + 9 * 2)
+    assert len(floors) == 1  # the same halves for every run
+    # no preset named: the colour default, whose run is not the DCGAN's
+    assert (tmp_path / "runs" / "table_0.05min_64px.md").read_text().strip() == text
+    assert "FD (scenes-classifier)" in text
+    # Run again: finished runs are scored, not retrained, and score the same.
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: pytest.fail("retrained a finished run"))
+    assert rows(bench.main(argv)) == table
+    assert "finished earlier" in capsys.readouterr().out
+
+
+def test_unavailable_names_the_missing_preset_or_setting():
+    data = ["--dataset", "emoji", "--image-size", "64", "--channels", "3"]
+    assert bench.unavailable(data + ["--preset", "dcgan"]) is None
+    assert bench.unavailable(data) is None
+    assert re.search(r"'nonesuch'", bench.unavailable(data + ["--preset", "nonesuch"]))
+    assert "augment" in bench.unavailable(data + ["--augment", "nonesuch"]).lower()
+
+
+def test_a_run_counts_as_finished_only_for_its_flags_and_budget(tmp_path):
+    args = bench.parse_args(["--minutes", "10", "--limit", "500"])
+    assert bench.run_name("sngan-small+ada", 2, args) == "sngan-small-ada_10min_limit500_64px_s2"
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    flags = bench.data_flags(args)
+    assert "--limit" in flags and bench.finished(run, flags, args) is None  # no record: unfinished
+    (run / bench.MARKER).write_text('{"flags": %s, "minutes": 10.0, "wall_s": 601}' % str(flags).replace("'", '"'))
+    assert bench.finished(run, flags, args)["wall_s"] == 601
+    assert bench.finished(run, flags + ["--augment", "ada"], args) is None
+    assert bench.finished(run, flags, bench.parse_args(["--minutes", "60", "--limit", "500"])) is None
+
+
+def test_unknown_candidates_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--candidates", "dcgan,bigger"])
+    assert "unknown candidate bigger" in capsys.readouterr().err
