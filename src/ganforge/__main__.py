@@ -1,5 +1,5 @@
 """`ganforge` (the console script) and `python -m ganforge`: the CLI, started so that Ctrl-C
-while it starts (importing torch and the commands takes seconds) ends as quietly as Ctrl-C
+while it starts (importing a command, and torch with it, takes seconds) ends as quietly as Ctrl-C
 later: `ganforge: interrupted` and exit code 130, no traceback. The package facade imports
 nothing heavy (`ganforge/__init__.py`), so the window this catches is the whole start-up."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from ganforge.cli.main import cli, main
+from ganforge.cli.main import all_commands, main
 from tests.reliability.conftest import one_line_error
 
 BAD_NUMBERS = ["abc", "nan", "inf", "-inf", str(10**30), "1e400"]
@@ -28,7 +28,7 @@ def beyond(param: click.Option) -> list[str]:
 
 
 def numeric_params() -> list[tuple[str, click.Option]]:
-    return [(name, param) for name, command in sorted(cli.commands.items()) for param in command.params
+    return [(name, param) for name, command in all_commands().items() for param in command.params
             if isinstance(param, click.Option) and isinstance(param.type, (click.types.IntParamType,
                                                                             click.types.FloatParamType))]
 
@@ -42,7 +42,7 @@ def required_arguments(name: str, run: Path, picture: Path, tmp: Path) -> list[s
     values = {"run": str(run), "source": str(run), "image": str(picture), "dest": str(tmp / "mnist")}
     options = {"--run": str(run), "--mask": "center", "--corruption": "noise", "--mirror": "http://127.0.0.1:9/"}
     out = []
-    for param in cli.commands[name].params:
+    for param in all_commands()[name].params:
         if param.required and isinstance(param, click.Argument):
             out.append(values[param.name])
         elif param.required:
@@ -70,7 +70,7 @@ def test_bad_numbers_are_one_line_errors_naming_the_option(run, picture, tmp_pat
                                                            command, option):
     monkeypatch.chdir(tmp_path)
     before = {"run": snapshot(run), "here": snapshot(tmp_path)}
-    param = next(p for p in cli.commands[command].params if p.opts[0] == option)
+    param = next(p for p in all_commands()[command].params if p.opts[0] == option)
     for value in BAD_NUMBERS + beyond(param):
         argv = [command, *required_arguments(command, run, picture, tmp_path), option, value]
         code = main(argv)
