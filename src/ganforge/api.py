@@ -67,7 +67,10 @@ class LoadedGAN:
             if labels.shape != (n, self.num_classes):
                 raise InputError(f"labels: soft labels must be ({n}, {self.num_classes}), got {tuple(labels.shape)}")
             return labels.float()
-        out = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+        try:
+            out = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+        except (OverflowError, RuntimeError):  # a class past 64 bits: out of range like any other
+            raise InputError(f"labels: classes must be in 0..{self.num_classes - 1}, got {labels}") from None
         if out.numel() == 1:
             out = out.expand(n).clone()
         if out.numel() != n:

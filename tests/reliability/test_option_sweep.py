@@ -6,6 +6,8 @@ swept without editing this file."""
 from __future__ import annotations
 
 import hashlib
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -75,4 +77,52 @@ def test_bad_numbers_are_one_line_errors_naming_the_option(run, picture, tmp_pat
         argv = [command, *required_arguments(command, run, picture, tmp_path), option, value]
         code = main(argv)
         one_line_error(code, capsys.readouterr().err, option)
+    assert snapshot(run) == before["run"] and snapshot(tmp_path) == before["here"]
+
+
+# ------------------------------------------------------------------ 2**62: past what memory or time allows
+HUGE = 2**62
+
+
+def takes_any_64_bit_value(param: click.Option) -> bool:
+    """Seeds: every 64-bit number is one (no memory or time follows from a seed's size)."""
+    return "seed" in param.name
+
+
+def huge_options() -> list[tuple[str, str]]:
+    return [(name, param.opts[0]) for name, param in numeric_params()
+            if isinstance(param.type, click.types.IntParamType) and not takes_any_64_bit_value(param)]
+
+
+@contextmanager
+def deadline(seconds: int):
+    """Fail (not hang) when the body runs longer than `seconds`: a count that was taken would start work."""
+    def expired(*_):
+        raise TimeoutError(f"still running after {seconds} s: the value was accepted and work began")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_every_count_has_a_bound_below_2_to_the_62():
+    assert len(huge_options()) > 40 and ("segment", "--depth") in huge_options()
+
+
+@pytest.mark.parametrize("command, option", huge_options())
+def test_2_to_the_62_is_a_one_line_error_naming_the_option(run, picture, tmp_path, capsys, monkeypatch, command,
+                                                           option):
+    """Every count (sizes, steps, restarts, batch sizes, rows, frames, scenes) given 2**62: refused in one
+    line, before any allocation (no traceback) and before any work (no hang), by the bound its memory
+    or time implies; nothing written."""
+    monkeypatch.chdir(tmp_path)
+    before = {"run": snapshot(run), "here": snapshot(tmp_path)}
+    argv = [command, *required_arguments(command, run, picture, tmp_path), option, str(HUGE)]
+    with deadline(120):
+        code = main(argv)
+    one_line_error(code, capsys.readouterr().err, option.lstrip("-"))
     assert snapshot(run) == before["run"] and snapshot(tmp_path) == before["here"]

@@ -11,6 +11,7 @@ import torch
 
 from ganforge.apps.semi_supervised import labelled_subset
 from ganforge.data.transforms import to_uint8
+from ganforge.device import memory_shortfall
 from ganforge.errors import InputError
 from ganforge.training.classifier import accuracy, fit_classifier
 
@@ -28,6 +29,10 @@ def augmentation_experiment(gan, images: torch.Tensor, labels: torch.Tensor, tes
     if per_class * gan.num_classes < batch_size:
         raise InputError(f"--per-class {per_class} gives {per_class * gan.num_classes} real digits, fewer than "
                          f"one batch (--batch-size {batch_size})")
+    count = gan.num_classes * synthetic_per_class  # drawn as float32 images, kept with their labels
+    shortfall = memory_shortfall(count * (4 * math.prod(gan.image_shape) + 8))
+    if shortfall is not None:
+        raise InputError(f"--synthetic-per-class {synthetic_per_class:,}: {count:,} generated digits {shortfall}")
     subset = labelled_subset(labels, per_class, gan.num_classes, seed)
     real_x, real_y = images[subset], labels[subset]
     fake_y = torch.arange(gan.num_classes).repeat_interleave(synthetic_per_class)

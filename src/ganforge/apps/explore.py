@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 
+from ganforge.device import memory_shortfall
 from ganforge.errors import InputError
 from ganforge.data.transforms import to_uint8
 from ganforge.io.atomic import atomic_write
@@ -47,10 +49,19 @@ def interpolate(gan, seed_a: int, seed_b: int, steps: int = 8, method: str = "sl
         raise InputError(f"method must be one of {', '.join(INTERPOLATIONS)}, got {method!r}")
     if steps < 2:
         raise InputError(f"steps must be >= 2 (the two ends), got {steps}")
+    _check_frames(gan, steps)
     a, b = gan.latents(1, seed_a)[0].cpu(), gan.latents(1, seed_b)[0].cpu()
     z = INTERPOLATIONS[method](a, b, torch.linspace(0, 1, steps))
     labels = (0 if label is None else label) if gan.num_classes else label  # unconditional + label: an error
     return gan.generate(z, labels, truncation)
+
+
+def _check_frames(gan, steps: int) -> None:
+    """`steps` frames (float32 images and their latents) must fit in memory (device.memory_budget)."""
+    shortfall = memory_shortfall(4 * steps * (math.prod(gan.image_shape) + gan.latent_dim))
+    if shortfall is not None:
+        c, h, w = gan.image_shape
+        raise InputError(f"steps: {steps:,} frames of {c}x{h}x{w} {shortfall}; use fewer")
 
 
 def class_morph(gan, seed: int, label_a: int, label_b: int, steps: int = 8) -> torch.Tensor:
@@ -61,6 +72,7 @@ def class_morph(gan, seed: int, label_a: int, label_b: int, steps: int = 8) -> t
     for name, label in (("label_a", label_a), ("label_b", label_b)):
         if not 0 <= label < gan.num_classes:
             raise InputError(f"{name} must be in 0..{gan.num_classes - 1}, got {label}")
+    _check_frames(gan, steps)
     t = torch.linspace(0, 1, steps)
     soft = torch.zeros(steps, gan.num_classes)
     soft[:, label_a] += 1 - t

@@ -12,6 +12,7 @@ in z space. Conditional models try the classes in turn over the restarts unless 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.device import memory_shortfall
 from ganforge.errors import InputError
 from ganforge.loop import Loop, adam
 from ganforge.io.checkpoint import load_network, save_network
@@ -89,6 +91,11 @@ def invert(gan, targets: Images, *, known: torch.Tensor | None = None, steps: in
     n = len(targets)
     if steps < 1 or restarts < 1:
         raise InputError(f"steps and restarts must be >= 1, got {steps} and {restarts}")
+    # All restarts run as one batch: each holds its latent, its image and that image's features and
+    # gradients (at least 4 copies of the image) for every target.
+    shortfall = memory_shortfall(4 * restarts * len(targets) * (gan.latent_dim + 4 * math.prod(gan.image_shape)))
+    if shortfall is not None:
+        raise InputError(f"restarts: {restarts:,} restarts of {len(targets)} image(s) {shortfall}; use fewer")
     if feature_weight > 0 and features is None:
         raise InputError("feature_weight > 0 needs a features function")
     if prior_weight > 0 and discriminator is None:
@@ -192,6 +199,10 @@ def train_encoder(gan, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3
     if gan.num_classes:
         raise InputError("train_encoder: conditional models are inverted without an encoder")
     channels, size, _ = gan.image_shape
+    # A batch holds latents, G(z), E's maps of it and G(E(G(z))), with gradients: at least 4 images each.
+    shortfall = memory_shortfall(4 * batch_size * (2 * gan.latent_dim + 4 * math.prod(gan.image_shape)))
+    if shortfall is not None:
+        raise InputError(f"--batch-size {batch_size:,}: images of {channels}x{size}x{size} {shortfall}")
     torch.manual_seed(seed)
     encoder = LatentEncoder(channels, size, gan.latent_dim, width).to(gan.device)
     optimiser = adam(encoder.parameters(), lr)

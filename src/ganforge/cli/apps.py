@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 import torch
 
-from ganforge.cli.options import Float, Int, RunOrModel, interactive
+from ganforge.cli.options import STEPS, Float, Int, RunOrModel, check_count, interactive
 from ganforge.api import load
 from ganforge.apps.blending import BLENDS
 from ganforge.apps.explore import INTERPOLATIONS, class_morph, interpolate as walk, save_gif
@@ -107,7 +108,7 @@ Example:
 @click.argument("image", type=click.Path(path_type=Path))
 @RUN
 @click.option("-o", "--out", default="inversion", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--steps", default=300, show_default=True, type=Int(min=1), help="Optimisation steps.")
+@click.option("--steps", default=300, show_default=True, type=STEPS, help="Optimisation steps.")
 @click.option("--restarts", default=4, show_default=True, type=Int(min=1), help="Random starts.")
 @click.option("--encoder/--no-encoder", default=True, show_default=True,
               help="Start one restart from RUN/encoder.safetensors when present (ganforge train-encoder).")
@@ -144,7 +145,7 @@ Examples:
 @click.option("--method", default="inversion", show_default=True, type=click.Choice(INPAINTERS.names()),
               help="inversion: masked GAN inversion + blending; net: RUN/inpainter.safetensors; telea: OpenCV.")
 @click.option("--blend", default="poisson", show_default=True, type=click.Choice(BLENDS.names()))
-@click.option("--steps", default=400, show_default=True, type=Int(min=1))
+@click.option("--steps", default=400, show_default=True, type=STEPS)
 @click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="inpainted.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
 @RESIZE
@@ -174,7 +175,7 @@ Example:
               help="What happened to the image: Gaussian noise or Gaussian blur.")
 @click.option("--strength", default=0.3, show_default=True, type=Float(min=0, max=100, min_open=True),
               help="Noise std (in [-1, 1] units) or blur sigma (pixels).")
-@click.option("--steps", default=400, show_default=True, type=Int(min=1))
+@click.option("--steps", default=400, show_default=True, type=STEPS)
 @click.option("--restarts", default=8, show_default=True, type=Int(min=1))
 @click.option("-o", "--out", default="restored.png", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
 @RESIZE
@@ -194,7 +195,7 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
 
 @click.command("train-encoder")
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--steps", default=2000, show_default=True, type=STEPS)
 @click.option("--batch-size", default=64, show_default=True, type=Int(min=1))
 @SEED
 @DEVICE
@@ -208,7 +209,7 @@ def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str
 
 @click.command("train-inpainter")
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--steps", default=2000, show_default=True, type=STEPS)
 @click.option("--batch-size", default=64, show_default=True, type=Int(min=1))
 @click.option("--l1-only", is_flag=True, help="No adversarial term (the ablation).")
 @SEED
@@ -217,6 +218,8 @@ def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed:
     """Train a U-Net inpainting net on RUN's training data with random holes (L1 + PatchGAN)."""
     check_writable(run_folder(run) / INPAINTER_FILE, what="RUN")
     gan = _load(run, "cpu")
+    check_count("--batch-size", batch_size, 4 * 4 * math.prod(gan.image_shape), "images per batch (x4: image, "
+                "masked copy, output, gradient)")
     images = to_signed(build_dataset(gan.config.data, progress=True).images)
     result, config = fit_inpainter(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
                          seed=seed, device=resolve_device(device), progress=True)

@@ -16,7 +16,7 @@ from ganforge.evaluation import EXTRACTORS, FID_MODES
 from ganforge.evaluation import evaluate as evaluate_source
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.atomic import check_writable
-from ganforge.io.pictures import save_grid, save_images, save_npy
+from ganforge.io.pictures import check_images_folder, save_grid, save_images, save_npy
 from ganforge.models import build_discriminator, build_generator
 from ganforge.models.classifier import packaged_weights_path
 from ganforge.training.classifier import CLASSIFIER_DATA, save_classifier, train_feature_classifier
@@ -79,12 +79,18 @@ Examples:
 @click.option("--truncation", default=1.0, show_default=True, type=Float(0, 1, min_open=True),
               help="Truncation psi: below 1 trades variety for typical images.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps.")
+@click.option("--overwrite", is_flag=True, help="A folder -o that holds earlier samples: replace them (refused "
+                                                "otherwise).")
 def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int | None, label_text: str | None,
-           truncation: float, device: str) -> None:
+           truncation: float, device: str, overwrite: bool) -> None:
     """Draw images from a trained run (its latest checkpoint) or a checkpoint folder."""
 
     fmt = infer_format(out, fmt)
     check_writable(out, folder=fmt == "files", what="--out")
+    if fmt == "files":
+        check_images_folder(out, overwrite=overwrite, what="--out")
+    if nrow is not None and nrow > num:
+        raise click.BadParameter(f"{nrow} images per row is more than the {num} drawn (-n)", param_hint="'--nrow'")
     gan = load(run, device=resolve_device(device))
     labels = parse_labels(label_text)
     images = gan.sample(num, seed=seed, labels=labels, truncation=truncation, progress=interactive())
@@ -95,7 +101,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
     elif fmt == "npy":
         save_npy(images, out)
     else:
-        save_images(images, out, progress=interactive())
+        save_images(images, out, progress=interactive(), overwrite=overwrite)
     click.echo(f"wrote {num} sample(s) from {gan.checkpoint} (step {gan.step}) to {out}")
 
 

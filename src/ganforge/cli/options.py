@@ -72,3 +72,19 @@ class RunOrModel(click.ParamType):
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         return ([CompletionItem(name) for name in zoo.names() if name.startswith(incomplete)]
                 + [CompletionItem(incomplete, type="file")])
+
+
+# Optimisation steps of every command (train's come from the run schema, config.MAX_STEPS): more than
+# anything runs to, and the checkpoint names' eight digits.
+MAX_STEPS = 10**8 - 1
+STEPS = Int(min=1, max=MAX_STEPS)
+
+
+def check_count(flag: str, count: int, item_bytes: int, items: str) -> None:
+    """A usage error naming `flag` when `count` items of `item_bytes` each would not fit in the memory
+    ganforge holds at once (device.memory_budget): the bound a count's memory implies."""
+    from ganforge.device import memory_shortfall  # torch: only for the commands that count
+
+    shortfall = memory_shortfall(count * item_bytes)
+    if shortfall is not None:
+        raise click.BadParameter(f"{count:,} {items} {shortfall}", param_hint=f"'{flag}'")

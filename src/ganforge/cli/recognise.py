@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import torch
 
-from ganforge.cli.options import Float, Int, RunOrModel
+from ganforge.cli.options import STEPS, Float, Int, RunOrModel, check_count
 from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
 from ganforge.apps.segmentation import colourise, evaluate_segmenter, predict, train_segmenter
@@ -104,8 +104,8 @@ A quicker look (about 13 minutes for the GAN, 4 for the baseline):
 @click.option("--labelled", "labelled_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A JSON list of the labelled digits' indices (0..59,999: training then validation digits), "
                    "instead of --labels-per-class drawn by each seed.")
-@click.option("--limit", type=Int(min=1), help="Use only the first N training digits (quick runs).")
-@click.option("--test-limit", type=Int(min=1), help="Score on the first N test digits only.")
+@click.option("--limit", type=Int(min=1, max=60_000), help="Use only the first N of the 60,000 training digits (quick runs).")
+@click.option("--test-limit", type=Int(min=1, max=10_000), help="Score on the first N of the 10,000 test digits only.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save each run there as it goes, and resume runs found there (same command).")
@@ -187,13 +187,13 @@ Examples:
   ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
 @click.option("--train-scenes", default=2000, show_default=True, type=Int(min=1))
 @click.option("--test-scenes", default=500, show_default=True, type=Int(min=1))
-@click.option("--size", default=64, show_default=True, type=Int(min=32), help="Scene size in pixels.")
-@click.option("--steps", default=2000, show_default=True, type=Int(min=1))
+@click.option("--size", default=64, show_default=True, type=Int(min=32, max=1024), help="Scene size in pixels.")
+@click.option("--steps", default=2000, show_default=True, type=STEPS)
 @click.option("--batch-size", default=32, show_default=True, type=Int(min=1))
 @click.option("--width", default=32, show_default=True, type=Int(min=1))
 @click.option("--loss", "loss", default="cross_entropy", show_default=True, type=click.Choice(["cross_entropy", "l1"]),
               help="Per-pixel term: cross-entropy on logits, or pix2pix's L1 on the {-1, +1} one-hot map.")
-@click.option("--depth", type=Int(min=1),
+@click.option("--depth", type=Int(min=1, max=10),  # 2^10 = the largest --size: deeper halves it to nothing
               help="U-Net halvings (default: the deepest, up to 5, leaving >= 3 px maps).")
 @click.option("--no-adversarial", "--l1-only", "no_adversarial", is_flag=True,
               help="Train without the PatchGAN term (--l1-only is the old name).")
@@ -230,6 +230,13 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
     for path, what in ((model, "--model"), (out, "--out")):
         if path is not None:
             check_writable(path, what=what)
+    # What each count holds: a scene as float canvas, image and masks; a U-Net of up to 8 x width channels
+    # (4x4 kernels, down and up, with Adam's state); a batch's maps of width channels at full size and
+    # their gradients.
+    for flag, scenes in (("--train-scenes", train_scenes), ("--test-scenes", test_scenes)):
+        check_count(flag, scenes, size * size * (3 * 9 + 8 * 2), f"scenes of {size}x{size}")
+    check_count("--width", (8 * width) ** 2, 16 * 2 * 10 * 4 * 4, "weights per layer pair (x width^2)")
+    check_count("--batch-size", batch_size, 2 * 4 * width * size * size, f"scenes per batch at width {width}")
     torch_device = resolve_device(device)
     train_set = load_scenes("train", train_scenes, size, seed)
     test_set = load_scenes("test", test_scenes, size, seed)
@@ -264,10 +271,10 @@ Examples:
               help="Generated digits per class added to them [default: 500].")
 @click.option("--synthetic-ratio", type=Float(min=0, max=1e4, min_open=True),
               help="Instead: this many generated digits for every real one (10: ten times as many).")
-@click.option("--steps", default=1500, show_default=True, type=Int(min=1),
+@click.option("--steps", default=1500, show_default=True, type=STEPS,
               help="Classifier updates, the same with and without generated digits.")
 @click.option("--batch-size", default=64, show_default=True, type=Int(min=1), help="Classifier batch.")
-@click.option("--test-limit", type=Int(min=1), help="Score on the first N MNIST test digits only.")
+@click.option("--test-limit", type=Int(min=1, max=10_000), help="Score on the first N of the 10,000 MNIST test digits only.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds.")
 @click.option("--device", default="cpu", show_default=True)
 def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, synthetic_ratio: float | None, steps: int,
@@ -282,6 +289,11 @@ def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, syn
                                  param_hint="'--per-class'")
     if synthetic_per_class is not None and synthetic_ratio is not None:
         raise click.UsageError("give --synthetic-per-class or --synthetic-ratio, not both")
+    if synthetic_per_class is not None:  # MNIST's ten classes of 28x28 float32 digits, with their labels
+        check_count("--synthetic-per-class", 10 * synthetic_per_class, 4 * 28 * 28 + 8, "generated digits")
+    if batch_size > 10 * min(sizes):
+        raise click.BadParameter(f"{batch_size:,} is more than the {10 * min(sizes):,} real digits of --per-class "
+                                 f"{min(sizes)}", param_hint="'--batch-size'")
     seed_list = parse_seeds(seeds)
     gan = load(run, device=resolve_device(device))
     train, test = load_mnist("train"), load_mnist("test", limit=test_limit)

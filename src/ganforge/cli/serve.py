@@ -19,8 +19,10 @@ Example:
 @click.argument("run", type=RunOrModel())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=8000, show_default=True, type=Int(1, 65535))
-@click.option("--max-n", default=64, show_default=True, type=Int(min=1), help="Images per request.")
-@click.option("--max-upload-kb", default=2048, show_default=True, type=Int(min=1))
+@click.option("--max-n", default=64, show_default=True, type=Int(min=1, max=10_000),
+              help="Images per request (each is held in memory: at most 10,000).")
+@click.option("--max-upload-kb", default=2048, show_default=True, type=Int(min=1, max=1 << 20),
+              help="Largest upload, at most 1 GiB.")
 @click.option("--timeout", default=30.0, show_default=True, type=Float(min=0, max=86_400, min_open=True),
               help="Seconds a request may compute before a 504.")
 @click.option("--device", default="cpu", show_default=True)

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from ganforge.data.tensor_dataset import ImageTensorDataset, check_memory
-from ganforge.data.transforms import open_image, pil_to_tensor, resize_center_crop
+from ganforge.data.transforms import open_image, pil_to_tensor, resize_center_crop, upright_8bit
 from ganforge.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def decode_picture(path: Path, channels: int | None) -> Image.Image:
     try:
         with open_image(path) as image:
             image.load()
+            image = upright_8bit(image)  # EXIF orientation; 1-bit, 16-bit and gray-palette files as gray
             if image.mode not in CONVERTIBLE_MODES:
                 raise DataError(f"{path}: unsupported image mode {image.mode!r} "
                                 f"(expected 8-bit grayscale, palette, RGB or RGBA)")

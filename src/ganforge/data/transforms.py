@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ganforge.errors import DataError, GanforgeError
 
@@ -79,3 +79,26 @@ def to_gray(images: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) uint8 RGB -> (N, 1, H, W) uint8 luma (ITU-R 601 weights, as Pillow's "L")."""
     weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
     return (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+
+
+def upright_8bit(picture: Image.Image) -> Image.Image:
+    """A decoded picture as it is meant to be seen, in an 8-bit mode: turned as its EXIF orientation
+    says (cameras store pixels sideways and a tag that turns them), and grayscale kept grayscale:
+    1-bit and 16-bit ("I;16", "I") pictures become "L", palette pictures whose colours are all gray
+    "L" (or "LA" with transparency); other modes are returned as they are."""
+    picture = ImageOps.exif_transpose(picture)
+    if picture.mode == "1":
+        return picture.convert("L")
+    if picture.mode.startswith("I;16") or picture.mode == "I":  # 0..65535 -> 0..255
+        array = np.asarray(picture, dtype=np.uint32) >> 8
+        return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
+    if picture.mode in ("P", "PA") and _gray_palette(picture):
+        return picture.convert("LA" if picture.mode == "PA" or "transparency" in picture.info else "L")
+    return picture
+
+
+def _gray_palette(picture: Image.Image) -> bool:
+    """Whether every colour a palette picture uses has R = G = B."""
+    palette = picture.getpalette() or []
+    used = [index for _, index in picture.getcolors(256) or []]
+    return all(palette[3 * i] == palette[3 * i + 1] == palette[3 * i + 2] for i in used if 3 * i + 2 < len(palette))

@@ -92,7 +92,9 @@ def _fmt(value: float) -> str:
 
 
 def check_metrics(metrics: tuple[str, ...]) -> None:
-    """DataError naming any metric name that is not one of METRICS."""
+    """DataError naming any metric name that is not one of METRICS, or none given (nothing to score)."""
+    if not metrics:
+        raise DataError(f"--metrics: no metric given; choose one or more of {', '.join(METRICS)}, comma-separated")
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise DataError(f"--metrics: unknown {', '.join(sorted(unknown))} (choose from {', '.join(METRICS)})")

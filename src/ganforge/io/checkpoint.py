@@ -163,6 +163,10 @@ def load_module_state(checkpoint: Path, name: str, module: nn.Module) -> nn.Modu
     path = checkpoint / f"{name}.safetensors"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
+    listed = read_meta(checkpoint, verify=False).get("files")
+    if listed and path.name not in listed:  # added after the save: its content was never hashed, so never checked
+        raise CheckpointError(f"{path}: not listed in meta.json (no content hash was recorded for it); a checkpoint "
+                              "loads only the files it was saved with: remove it")
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as exc:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.data.transforms import open_image, resize_center_crop, to_signed, to_uint8
+from ganforge.data.transforms import open_image, resize_center_crop, to_signed, to_uint8, upright_8bit
 from ganforge.errors import InputError
 from ganforge.io.atomic import atomic_write, write_error
 from ganforge.loop import progress_bar
@@ -22,7 +22,7 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     if images.ndim != 4:
         raise ValueError(f"expected (N, C, H, W) images, got shape {tuple(images.shape)}")
     n, c, h, w = images.shape
-    nrow = nrow or math.ceil(math.sqrt(n))
+    nrow = min(nrow or math.ceil(math.sqrt(n)), n)  # a row longer than the images would add only black
     rows = math.ceil(n / nrow)
     grid = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
     pixels = to_uint8(images.cpu())
@@ -48,20 +48,55 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, u
     return Path(path)
 
 
-def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample", progress: bool = False) -> list[Path]:
-    """One PNG per image: folder/prefix_00000.png, ... (`progress`: a progress bar on stderr)."""
+INCOMPLETE_MARKER = ".incomplete"  # in a folder of pictures while ganforge writes them; removed when all are
+
+
+def earlier_pictures(folder: str | Path, prefix: str = "sample") -> list[Path]:
+    """The `prefix`_*.png files a folder already holds (what `save_images` would replace)."""
     folder = Path(folder)
+    return sorted(folder.glob(f"{prefix}_*.png")) if folder.is_dir() else []
+
+
+def check_images_folder(folder: str | Path, prefix: str = "sample", overwrite: bool = False,
+                        what: str = "folder") -> Path:
+    """`folder` when `save_images` may write there: refused (InputError naming `what`) when it holds
+    earlier `prefix`_*.png pictures, unless `overwrite`."""
+    earlier = earlier_pictures(folder, prefix)
+    if earlier and not overwrite:
+        raise InputError(f"{what} {folder}: holds {len(earlier)} earlier picture(s) ({earlier[0].name}, ...); "
+                         "give --overwrite to replace them, or another folder")
+    return Path(folder)
+
+
+def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "sample", progress: bool = False,
+                overwrite: bool = False) -> list[Path]:
+    """One PNG per image: folder/prefix_00000.png, ... (`progress`: a progress bar on stderr).
+    Each file is written atomically, and the folder holds INCOMPLETE_MARKER until the last one is
+    written: a set cut short (Ctrl-C, kill -9, a full disk) says so. A folder of earlier pictures
+    is refused unless `overwrite`, which removes those the new set does not replace."""
+    folder = check_images_folder(folder, prefix, overwrite)
+    earlier = earlier_pictures(folder, prefix)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise write_error(folder, exc) from None
+    atomic_write(folder / INCOMPLETE_MARKER, lambda tmp: tmp.write_text(
+        f"ganforge is writing {len(images)} pictures here; this file is removed once all are written\n"))
     pixels = to_uint8(images.cpu())
-    paths = []
-    for i, image in progress_bar(enumerate(pixels), len(pixels), "writing pictures", "image", progress):
-        path = folder / f"{prefix}_{i:05d}.png"
-        picture = to_pil(image)
-        atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
-        paths.append(path)
+    paths: list[Path] = []
+    try:
+        for i, image in progress_bar(enumerate(pixels), len(pixels), "writing pictures", "image", progress):
+            path = folder / f"{prefix}_{i:05d}.png"
+            picture = to_pil(image)
+            atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+            paths.append(path)
+    except BaseException:
+        if not paths:  # nothing of the new set was written: nothing to mark incomplete
+            (folder / INCOMPLETE_MARKER).unlink(missing_ok=True)
+        raise
+    for stale in set(earlier) - set(paths):
+        stale.unlink(missing_ok=True)
+    (folder / INCOMPLETE_MARKER).unlink()
     return paths
 
 
@@ -100,8 +135,8 @@ def fit_image(path: str | Path, shape: tuple[int, int, int], what: str = "image"
     a pixel is decoded), or with `resize` is scaled and centre-cropped as training pictures are.
     Colour pictures for a grayscale model become luma ("L"), gray ones for a colour model RGB."""
     channels, height, width = shape
-    picture = _open_picture(path, what, None if resize else (width, height), "the model needs",
-                            hint=" (--resize scales it to that)")
+    picture = upright_8bit(_open_picture(path, what, None if resize else (width, height), "the model needs",
+                                         hint=" (--resize scales it to that)"))
     mode = {1: "L", 3: "RGB"}[channels]
     found = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "P": 3}.get(picture.mode)
     if found is None:

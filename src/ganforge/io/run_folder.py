@@ -39,16 +39,45 @@ except ImportError:  # pragma: no cover - Windows
 
 
 def new_run_dir(config: RunConfig) -> Path:
-    """out_dir/run_name, or out_dir/<dataset>-<arch>-<timestamp> when no name is given; refused
-    when that folder already holds checkpoints."""
+    """out_dir/run_name, or out_dir/<dataset>-<arch>-<timestamp> when no name is given, checked
+    writable. Whether it may hold a new run is decided under its lock: `claim_new_run`."""
     t = config.train
     name = t.run_name or f"{config.data.dataset}-{config.model.arch}-{datetime.now():%Y%m%d-%H%M%S}"
     check_writable(t.out_dir, folder=True, what=flag("train.out_dir"))
-    run_dir = check_writable(Path(t.out_dir) / name, folder=True, what="run folder")
-    if ckpt.list_checkpoints(run_dir / ckpt.CHECKPOINTS_DIR):
-        raise ConfigError(f"{run_dir}: run folder already has checkpoints; use --resume {run_dir} "
-                          f"or another {flag('train.run_name')}")
-    return run_dir
+    return check_writable(Path(t.out_dir) / name, folder=True, what="run folder")
+
+
+def kept_checkpoints(run_dir: Path) -> list[Path]:
+    """The finished work of a run folder: its checkpoints in checkpoints/ and best/."""
+    return [c for folder in (ckpt.CHECKPOINTS_DIR, BEST_DIR) for c in ckpt.list_checkpoints(run_dir / folder)]
+
+
+@contextmanager
+def claim_new_run(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir`'s lock for a new run, refusing a folder that holds checkpoints (in
+    checkpoints/ or best/): the lock is taken before that decision, so of two processes started
+    with the same name the second stops here, before it can delete the first one's work. A folder
+    made here that holds only its lock file when the body fails (bad data, say) is removed again."""
+    made = not run_dir.exists()
+    top = run_dir  # the outermost folder made for it (--out's too, when new)
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    with run_lock(run_dir):
+        kept = sorted({f"{c.parent.name}/" for c in kept_checkpoints(run_dir)})
+        if kept:
+            raise ConfigError(f"{run_dir}: run folder already has checkpoints (in {' and '.join(kept)}); "
+                              f"use --resume {run_dir} or another {flag('train.run_name')}")
+        try:
+            yield
+        except BaseException:
+            if made and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                for folder in run_dir.relative_to(top.parent).parents[:-1]:  # empty ones only: others may use them
+                    try:
+                        (top.parent / folder).rmdir()
+                    except OSError:
+                        break
+            raise
 
 
 def forget_after(run_dir: Path, step: int) -> None:
@@ -63,7 +92,9 @@ def forget_after(run_dir: Path, step: int) -> None:
 @contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
     """Hold RUN/.lock while inside; RunFolderError when another process holds it, DataError when
-    the folder cannot be made or written."""
+    the folder cannot be made or written. Re-entrant within one process: an inner hold of a lock
+    this process holds changes nothing (flock locks belong to the open file, so closing the inner
+    handle leaves the outer lock held)."""
     check_writable(run_dir, folder=True, what="run folder")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +108,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
+                if holder == str(os.getpid()):  # this process holds it already (train holds it around fit)
+                    yield
+                    return
                 raise RunFolderError(f"{run_dir}: a ganforge process (pid {holder}) is training in this run folder; "
                                      f"wait for it to stop, or train with another {flag('train.run_name')}") from None
         handle.seek(0)

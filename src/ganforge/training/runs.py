@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,20 +12,23 @@ from ganforge.data import ImageTensorDataset
 from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.atomic import check_writable
-from ganforge.errors import RunFolderError
-from ganforge.io.run_folder import new_run_dir, newer_checkpoints
+from ganforge.errors import ConfigError, RunFolderError
+from ganforge.io.run_folder import BEST_DIR, claim_new_run, new_run_dir, newer_checkpoints, run_lock
+from ganforge.training.distributed import from_environment
+from ganforge.training.memory import check_training_memory
 from ganforge.training.trainer import EvaluatorFactory, Trainer
 
 
 def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset | None = None,
           evaluator_factory: EvaluatorFactory = periodic_evaluator) -> Path:
-    """Train a new run; returns its folder. `evaluator_factory` serves train.eval_every."""
-    trainer = Trainer(config, new_run_dir(config), dataset=dataset, progress=progress,
-                      evaluator_factory=evaluator_factory)
-    try:
-        return trainer.fit()
-    finally:
-        trainer.close()
+    """Train a new run; returns its folder. `evaluator_factory` serves train.eval_every.
+    The run folder's lock is held from before the folder is judged free (no checkpoints) until
+    training ends, so a second process given the same name stops before touching it."""
+    check_training_memory(config)
+    run_dir = new_run_dir(config)
+    with claim_new_run(run_dir) if from_environment().is_main else nullcontext():
+        return _fit(Trainer(config, run_dir, dataset=dataset, progress=progress,
+                            evaluator_factory=evaluator_factory))
 
 
 def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
@@ -34,24 +38,43 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
     """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
 
     New stop conditions replace the saved ones when given; steps/epochs count from the start of
-    the run, minutes from now. Resuming from a checkpoint older than others in the run starts a
-    new timeline from it, which deletes the newer checkpoints and log lines: that is refused unless
-    `discard_newer`.
+    the run, minutes from now; a stop the run has already reached is an error. Resuming from a
+    checkpoint older than others in the run starts a new timeline from it, which deletes the newer
+    checkpoints and log lines: that is refused unless `discard_newer`. A checkpoint folder outside
+    a run folder (not RUN/checkpoints/step_* or RUN/best/step_*) has no run to continue: refused.
+    The run's lock is held before any of this is decided.
     """
     checkpoint = ckpt.find_checkpoint(path)
-    step = ckpt.read_meta(checkpoint)["step"]
+    if checkpoint.parent.name not in (ckpt.CHECKPOINTS_DIR, BEST_DIR):
+        raise RunFolderError(f"--resume {checkpoint}: a checkpoint outside a run folder (RUN/checkpoints/step_* or "
+                             "RUN/best/step_*) has no run to continue; copy it into RUN/checkpoints/ to resume it")
     run_dir = check_writable(checkpoint.parent.parent, folder=True, what="--resume")
-    newer = newer_checkpoints(run_dir, step)
-    if newer and not discard_newer:
-        names = ", ".join(str(c.relative_to(run_dir)) for c in newer)
-        raise RunFolderError(f"{checkpoint}: resuming at step {step} would delete the newer checkpoint(s) {names}; "
-                             f"resume {run_dir} to continue from the latest, or allow it with --discard-newer "
-                             "(discard_newer=True)")
-    config = ckpt.read_config(checkpoint)
-    if steps is not None or epochs is not None or minutes is not None:
-        config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
-    trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
-    trainer.load_checkpoint(checkpoint)
+    with run_lock(run_dir) if from_environment().is_main else nullcontext():
+        step = ckpt.read_meta(checkpoint)["step"]
+        newer = newer_checkpoints(run_dir, step)
+        if newer and not discard_newer:
+            names = ", ".join(str(c.relative_to(run_dir)) for c in newer)
+            raise RunFolderError(f"{checkpoint}: resuming at step {step} would delete the newer checkpoint(s) "
+                                 f"{names}; resume {run_dir} to continue from the latest, or allow it with "
+                                 "--discard-newer (discard_newer=True)")
+        config = ckpt.read_config(checkpoint)
+        given = steps is not None or epochs is not None or minutes is not None
+        if given:
+            config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
+        trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
+        trainer.load_checkpoint(checkpoint)
+        total = trainer.total_steps()
+        if total is not None and total <= trainer.step:
+            trainer.close()
+            asked = (", ".join(f"--{name} {value:g}" for name, value in (("steps", steps), ("epochs", epochs))
+                               if value is not None) if given else "its saved stop")
+            raise ConfigError(f"--resume {run_dir}: the run is at step {trainer.step} and {asked} ends it at step "
+                              f"{total} (steps and epochs count from the start of the run); give a later "
+                              "--steps or --epochs, or --minutes")
+        return _fit(trainer)
+
+
+def _fit(trainer: Trainer) -> Path:
     try:
         return trainer.fit()
     finally:
