@@ -64,7 +64,7 @@ def test_bad_checkpoints(tmp_path, run):
     with pytest.raises(CheckpointError, match="format 99 is newer"):
         ganforge.load(checkpoint)
     meta.write_text("{")
-    with pytest.raises(CheckpointError, match="meta.json: unreadable"):
+    with pytest.raises(CheckpointError, match="meta.json: not valid JSON"):
         ganforge.load(checkpoint)
 
 

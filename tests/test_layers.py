@@ -16,6 +16,7 @@ ROOT = Path(ganforge.__file__).parent
 # Lowest first. A module may import modules of its own layer's package or of lower layers.
 LAYERS = [
     {"errors", "version", "hashing"},
+    {"decoding"},  # the gate every picture, JSON and array file read from a user passes
     {"registry", "schema"},  # generic machinery: names -> objects; settings declared on fields
     {"device", "loop"},  # the machine, and the one optimisation loop every trained thing runs
     {"data", "models", "losses", "metrics"},  # the catalogue: plain arguments, no run config

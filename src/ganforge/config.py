@@ -24,6 +24,7 @@ from typing import Any
 
 from ganforge.models.diffaugment import parse_policy
 from ganforge.device import PRECISIONS, memory_shortfall
+from ganforge.decoding import read_json
 from ganforge.errors import ConfigError
 from ganforge.losses import LOSSES, PENALTIES, discriminator_loss_bce
 from ganforge.metrics import HIGHER_IS_BETTER
@@ -306,13 +307,7 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: Path) -> "RunConfig":
-        try:
-            raw = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_json(path, ConfigError, "config file"), source=str(path))
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}

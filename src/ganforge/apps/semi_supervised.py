@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.device import random_state, resolve_precision, restore_random_state
+from ganforge.decoding import load_tensors
 from ganforge.errors import CheckpointError, InputError
 from ganforge.io.atomic import atomic_write_bytes, torch_bytes
 from ganforge.loop import Hook, Loop, RootEpsAdam
@@ -209,10 +209,7 @@ def _load_state(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
     """A saved run's state, or None when there is none; an error when it is another run's."""
     if not path.is_file():
         return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: unreadable semi-supervised state ({type(exc).__name__})") from None
+    state = load_tensors(path, CheckpointError, "semi-supervised state")
     saved = state.get("run") if isinstance(state, dict) else None
     if isinstance(saved, dict) and isinstance(saved.get("settings"), dict):
         saved["settings"] = {**ADDED_SETTINGS, **saved["settings"]}

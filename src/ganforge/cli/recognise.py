@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ganforge.data import load_mnist
 from ganforge.data.scenes import SCENE_CLASSES, load_scenes
 from ganforge.data.transforms import to_signed
 from ganforge.device import resolve_device
+from ganforge.decoding import read_json
 from ganforge.errors import InputError
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import load_network, save_network
@@ -39,9 +39,9 @@ def parse_seeds(seeds: str) -> list[int]:
 def read_indices(path: Path) -> list[int]:
     """--labelled FILE: a JSON list of integers; a usage error naming the file otherwise."""
     try:
-        indices = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.BadParameter(f"{path}: not readable as JSON ({exc})", param_hint="'--labelled'") from None
+        indices = read_json(path, InputError, "list of indices")
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--labelled'") from None
     if not isinstance(indices, list) or not indices or not all(type(i) is int for i in indices):
         raise click.BadParameter(f"{path}: expected a JSON list of integers like [12, 503, 7]",
                                  param_hint="'--labelled'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,21 @@ CONVERTIBLE_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "
 
 
 def find_images(root: Path) -> list[Path]:
-    """All image files below `root`, recursively, in a stable (sorted) order."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    """All image files below `root`, recursively, in a stable (sorted) order. The walk keeps its own
+    list of folders to visit, so a tree nested thousands deep costs no recursion (Path.rglob and
+    os.walk recurse, and stop at Python's limit near 1,000); links to folders are not followed."""
+    found, folders = [], [Path(root)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError as exc:
+            raise DataError(f"{exc.filename}: cannot list folder ({exc.strerror})") from None
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
+                found.append(Path(entry.path))
+    return sorted(found)
 
 
 GRAY_MODES = {"1", "L", "LA", "I;16"}

@@ -1,39 +1,13 @@
-"""The few image operations ganforge needs, on Pillow images and torch tensors (no torchvision),
-and opening picture files with a bound on their size."""
+"""The few image operations ganforge needs, on Pillow images and torch tensors (no torchvision);
+picture files are opened through `ganforge.decoding.open_image` (re-exported here)."""
 
 from __future__ import annotations
-
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from ganforge.errors import DataError, GanforgeError
-
-# The most pixels a picture file may declare: 8192 x 8192 (64 Mi pixels; 192 MiB decoded as RGB).
-# Training resizes pictures to at most 1024 px and the models' own pictures are smaller still, so
-# this is generous; it refuses decompression bombs (a few KB declaring 20000 x 20000) from their
-# header, before a pixel is decoded. Pillow's own limit (MAX_IMAGE_PIXELS, ~89 M) only warns.
-MAX_PIXELS = 8192 * 8192
-
-
-def open_image(path: str | Path, what: str = "image", error: type[GanforgeError] = DataError) -> Image.Image:
-    """A picture file opened lazily (header read, no pixel decoded yet: call .load()), refused with
-    `error` when it declares more than MAX_PIXELS pixels. Other failures (a missing file, bytes
-    that are no picture) raise what Pillow raises."""
-    limit = f"at most {MAX_PIXELS:,} (8192x8192) are read"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, with a clearer message
-        try:
-            picture = Image.open(path)
-        except Image.DecompressionBombError:  # over twice Pillow's limit: Pillow refuses to open it
-            raise error(f"{path}: {what} declares over {2 * Image.MAX_IMAGE_PIXELS:,} pixels; {limit}") from None
-    if picture.width * picture.height > MAX_PIXELS:
-        picture.close()
-        raise error(f"{path}: {what} declares {picture.width}x{picture.height} pixels; {limit}")
-    return picture
+from ganforge.decoding import MAX_ASPECT, MAX_PIXELS, open_image  # noqa: F401 (the picture gate, read here too)
 
 
 def resize_center_crop(image: Image.Image, size: int) -> Image.Image:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.decoding import load_arrays
+from ganforge.errors import DataError
 from ganforge.evaluation.extractors import FeatureExtractor
 from ganforge.evaluation.pixels import as_pixels
 from ganforge.io.atomic import atomic_write
@@ -36,8 +38,9 @@ def cached_features(images: torch.Tensor, extractor: FeatureExtractor, cache_dir
     key = hashlib.sha256(f"{images_digest(images)}:{extractor.identity}".encode()).hexdigest()[:24]
     path = Path(cache_dir) / f"{extractor.name}-{key}.npz"
     if path.is_file():
-        with np.load(path) as data:
-            return data["features"]
+        cached = load_arrays(path, DataError, "cached features")
+        if "features" in cached:
+            return cached["features"]
     features = extractor.features(images)
     mean, cov = features.mean(0), np.cov(features, rowvar=False)
     atomic_write(path, lambda tmp: np.savez(tmp, features=features, mean=mean, cov=cov))

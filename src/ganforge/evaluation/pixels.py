@@ -19,6 +19,7 @@ from PIL import Image
 from ganforge.data.image_folder import IMAGE_EXTENSIONS, decode_picture, find_images
 from ganforge.data.tensor_dataset import check_memory
 from ganforge.data.transforms import pil_to_tensor, resize_center_crop, to_uint8
+from ganforge.decoding import load_array
 from ganforge.errors import DataError
 
 def as_pixels(images: torch.Tensor) -> torch.Tensor:
@@ -76,10 +77,7 @@ def read_picture_folder(root: str | Path, size: int | None = None) -> torch.Tens
 
 def npy_pixels(path: Path) -> torch.Tensor:
     """An (N, C, H, W) .npy of float images in [-1, 1] or uint8 pixels, as uint8 pixels."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read .npy ({exc})") from None
+    array = load_array(path, DataError, "of images")
     if array.ndim != 4:
         raise DataError(f"{path}: expected an (N, C, H, W) array, got shape {array.shape}")
     if array.dtype == np.uint8:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.decoding import load_arrays, parse_json
 from ganforge.errors import DataError
 from ganforge.evaluation.cache import cached_features
 from ganforge.evaluation.extractors import FeatureExtractor
@@ -157,16 +158,12 @@ class RealFeatures:
 
     @classmethod
     def load(cls, path: Path, extractor: FeatureExtractor) -> "RealFeatures":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: cannot read reference statistics ({exc})") from None
+        arrays = load_arrays(path, DataError, "reference statistics")
         if "features" not in arrays or "identity" not in arrays:
             raise DataError(f"{path}: not a ganforge reference file (needs 'features' and 'identity'; "
                             "make one with `ganforge evaluate ... --save-ref FILE.npz`)")
         if str(arrays["identity"]) != extractor.identity:
-            saved = json.loads(str(arrays["settings"])) if "settings" in arrays else {}
+            saved = parse_json(str(arrays["settings"]), f"{path}: settings") if "settings" in arrays else {}
             differences = _differences(saved, getattr(extractor, "settings", {}), "{key} {a} there, {b} now")
             raise DataError(f"{path}: made with other {arrays.get('extractor', 'unknown')} features "
                             f"than the {extractor.name} extractor in use"

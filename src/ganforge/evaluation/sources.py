@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ganforge.data import load_emoji, load_fashion_mnist, load_mnist, load_scene_images, load_shapes
@@ -12,6 +11,7 @@ from ganforge.data.image_folder import GRAY_MODES, find_images
 from ganforge.data.scenes import SCENE_SIZE
 from ganforge.data.transforms import open_image
 from ganforge.api import load
+from ganforge.decoding import array_shape
 from ganforge.errors import DataError
 from ganforge.evaluation.pixels import as_pixels, fit_pixels, npy_pixels, read_picture_folder
 from ganforge.io.checkpoint import CHECKPOINTS_DIR, find_checkpoint, list_checkpoints, read_config
@@ -122,9 +122,9 @@ def peek_images(path: Path, image_size: int | None = None) -> tuple[int | None, 
         return None, _resized((data.channels, data.image_size, data.image_size), image_size)
     if path.suffix == ".npy":
         try:
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        except (OSError, ValueError):
-            return None, None
+            shape = array_shape(path)
+        except DataError:
+            return None, None  # reading the images then says why, in one line
         return (shape[0], _resized(shape[1:], image_size)) if len(shape) == 4 else (None, None)
     if not path.is_dir():
         return None, None

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from safetensors import SafetensorError
 
 from ganforge.errors import DataError, GanforgeError
@@ -78,8 +79,6 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
 def torch_bytes(obj: Any) -> memoryview:
     """`obj` as torch.save writes it, in memory: written out by Python, a full disk is an OSError
     naming ENOSPC (torch's own file writer reports it as an 'unexpected pos' RuntimeError)."""
-    import torch  # io's users that never save a trainer state need not pay for it here
-
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getbuffer()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganforge.config import RunConfig
+from ganforge.decoding import load_tensors, parse_json, read_json
 from ganforge.errors import CheckpointError
 from ganforge.hashing import sha256_file
 from ganforge.io.atomic import atomic_write, torch_bytes, write_error
@@ -129,10 +129,7 @@ def read_meta(checkpoint: Path, verify: bool = True) -> dict[str, Any]:
     with a step; with `verify`, every file it lists still has the SHA-256 recorded at save time
     (checkpoints written before hashes were recorded are read as they are)."""
     path = checkpoint / "meta.json"
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: unreadable ({exc})") from None
+    meta = read_json(path, CheckpointError, "meta.json")
     if not isinstance(meta, dict) or meta.get("package") != "ganforge" or not isinstance(meta.get("format_version"), int):
         raise CheckpointError(f"{checkpoint}: meta.json does not describe a ganforge checkpoint")
     if meta["format_version"] > FORMAT_VERSION:
@@ -183,11 +180,7 @@ def load_trainer_state(checkpoint: Path) -> dict[str, Any]:
     path = checkpoint / "trainer_state.pt"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing (this checkpoint cannot be resumed)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: unreadable trainer state ({first})") from None
+    state = load_tensors(path, CheckpointError, "trainer state")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: trainer state must be a dictionary, got {type(state).__name__}")
     step = state.get("step")
@@ -214,7 +207,7 @@ def load_network(path: Path, build: Any) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{path}: network file not found")
     try:
         with safe_open(str(path), "pt") as handle:
-            config = json.loads((handle.metadata() or {})["config"])
+            config = parse_json((handle.metadata() or {})["config"], f"{path}: metadata 'config'", CheckpointError)
         module = build(**config)
         module.load_state_dict(load_file(str(path)))
     except (SafetensorError, KeyError, TypeError, RuntimeError, json.JSONDecodeError, OSError) as exc:

@@ -26,14 +26,15 @@ class MetricsLog:
         """Every record; a torn last line is left out (with a warning)."""
         if not self.path.is_file():
             return []
-        lines = [(number, line) for number, line in enumerate(self.path.read_text().splitlines(), 1) if line.strip()]
+        text = self.path.read_text(encoding="utf-8", errors="replace")  # a bad byte spoils its line only
+        lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
         records = []
         for position, (number, line) in enumerate(lines):
             try:
                 record = json.loads(line)
                 if not isinstance(record, dict) or not isinstance(record.get("step"), int):
                     raise ValueError("not a record with a step")
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past what json reads
                 if position == len(lines) - 1:
                     log.warning("%s: line %d is incomplete (an interrupted write); ignoring it", self.path, number)
                     break

@@ -192,8 +192,10 @@ def _open_picture(path: str | Path, what: str, size: tuple[int, int] | None, exp
             raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}"
                              f"{hint}")
         picture.load()
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
-    except (OSError, SyntaxError) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:  # ValueError: a chunk past Pillow's limits
         raise InputError(f"{path}: cannot read {what} ({exc})") from None
     return picture
