@@ -1,11 +1,14 @@
 """What a training run will hold in memory, worked out before anything is allocated.
 
-The run's two networks are built on PyTorch's meta device (shapes only, no storage) and one image
-goes through them, so the estimate follows the real layers of every family and option without a
-formula per architecture:
+The run's two networks are built on PyTorch's meta device (shapes only, no storage), so their size
+follows the real layers of every family and option without a formula per architecture; a batch is
+counted by its largest maps (a forward pass on the meta device would be exact, but its first call
+imports torch's decompositions: seconds at every start):
 
     parameters  (G + D) x 4 bytes x 4        weights, gradients and Adam's two moments (+ G again for EMA)
-    activations (G + 2 D per image) x 4 bytes x 2 x micro-batch   kept for backward, and their gradients
+    activations 3 x width x H x W x 4 bytes x 2 x micro-batch
+                G's and D's full-resolution maps (D sees a real and a fake batch), kept for backward,
+                and their gradients
 
 It is a floor rather than a peak (cuDNN workspaces, the data set and fragmentation come on top), so
 a run it refuses could never have fitted; one it accepts may still run out.
@@ -32,18 +35,12 @@ def training_bytes(config: RunConfig) -> int | None:
     try:
         with torch.device("meta"):
             generator, discriminator = build_generator(m, d), build_discriminator(m, d)
-            weights = _numel(generator) * (ADAM_COPIES + (t.ema_decay is not None)) + _numel(discriminator) * ADAM_COPIES
-            if memory_shortfall(FP32 * weights) is not None:
-                return FP32 * weights  # no need to look at the activations
-            z = torch.zeros(1, m.latent_dim)
-            labels = torch.zeros(1, dtype=torch.long) if m.num_classes else None
-            g_act, images = _activations(generator, z, labels)
-            d_act, _ = _activations(discriminator, images, labels)
     except (RuntimeError, TypeError, OverflowError) as exc:  # what torch raises for a size past 64 bits
         if "overflow" in str(exc).lower():
             return None
         raise
-    per_image = max(g_act, images.numel()) + 2 * d_act  # D sees a real and a fake batch
+    weights = _numel(generator) * (ADAM_COPIES + (t.ema_decay is not None)) + _numel(discriminator) * ADAM_COPIES
+    per_image = 3 * max(m.width, d.channels) * d.image_size ** 2
     micro_batch = -(-t.batch_size // t.accumulate)
     return FP32 * (weights + 2 * per_image * micro_batch)
 
@@ -66,23 +63,3 @@ def check_training_memory(config: RunConfig) -> None:
 
 def _numel(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def _activations(module: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> tuple[int, torch.Tensor]:
-    """(elements output by `module`'s leaf layers for the input, the output) on the meta device."""
-    total = 0
-
-    def count(_module: nn.Module, _inputs: object, output: object) -> None:
-        nonlocal total
-        if isinstance(output, torch.Tensor):
-            total += output.numel()
-
-    hooks = [layer.register_forward_hook(count) for layer in module.modules() if not list(layer.children())]
-    try:
-        out = module(x) if labels is None else module(x, labels)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if isinstance(out, tuple):  # a discriminator with an auxiliary head returns (logits, extra)
-        out = out[0]
-    return total, out
