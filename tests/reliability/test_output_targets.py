@@ -300,3 +300,16 @@ def test_check_writable_is_one_shared_gate(tmp_path, fake_devices, monkeypatch):
     with pytest.raises(DataError, match=f"--out {tmp_path}/x.png: the folder {tmp_path} is on a read-only"):
         check_writable(tmp_path / "x.png", what="--out")
     assert atomic.special_kind(tmp_path / "missing") is None
+
+
+def test_download_mnist_checks_its_folder_before_the_network(tmp_path, capsys, monkeypatch):
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was reached before the check")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep me")
+    code, _, err = run_cli(capsys, "download-mnist", a_file / "mnist", "--mirror", "http://127.0.0.1:9/")
+    one_line_error(code, err, f"DEST {a_file / 'mnist'}: {a_file} is a file, not a folder")

