@@ -1,4 +1,7 @@
-"""Errors a user can act on. The CLI prints them in one line and exits with code 2."""
+"""Errors a user can act on. The CLI prints them in one line (through `printable`) and exits with
+code 2."""
+
+import unicodedata
 
 
 class GanforgeError(Exception):
@@ -35,3 +38,21 @@ class RunFolderError(GanforgeError):
 
 class MissingExtra(GanforgeError, ImportError):
     """An optional extra (pip install 'ganforge[serve]', '[export]', '[restoration]') is not installed."""
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal in one line: control and format characters (ESC of a
+    terminal escape code, newlines, bidirectional overrides, zero-width marks) are written as
+    Python escapes (\\x1b, \\n, \\u202e), and a file name's undecodable bytes (surrogate escapes)
+    as \\xNN; everything else, accents and other scripts included, is left as it is. Messages
+    name files and values a user (or an attacker naming files) chose."""
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cs" and 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's stand-in for a byte
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif category in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(repr(char)[1:-1])  # none of these is printable, so repr escapes it
+        else:
+            out.append(char)
+    return "".join(out)

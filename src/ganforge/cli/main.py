@@ -15,7 +15,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from ganforge.version import __version__
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, printable
 
 
 class Lazy(NamedTuple):
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"{command}: error: {exc.format_message()} (see {command} --help)", err=True)
         return 2
     except GanforgeError as exc:
-        click.echo(f"ganforge: error: {exc}", err=True)
+        click.echo(f"ganforge: error: {printable(str(exc))}", err=True)  # names from user input, escaped
         return 2
     except click.ClickException as exc:
         click.echo(f"ganforge: error: {exc.format_message()}", err=True)

@@ -1,0 +1,49 @@
+"""Messages: what the CLI prints of a user's input is escaped. A file named with a terminal escape
+code (ESC[2J clears the screen), a newline, a bidirectional override or bytes that are not UTF-8
+is named in the one-line error as Python would write it, never sent raw to the terminal. (A pickled
+trainer state in one line, without torch's warnings: tests/reliability/test_decoding_gate.py.)"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ganforge.errors import printable
+from tests.cli.test_cli import TINY, run_cli
+from tests.reliability.conftest import one_line_error
+
+NAMES = {
+    "escape-code": ("a\x1b[2Jb.png", "a\\x1b[2Jb.png"),
+    "newline": ("two\nlines.png", "two\\nlines.png"),
+    "bidi-override": ("photo\u202egnp.exe", "photo\\u202egnp.exe"),
+    "not-utf8": (os.fsdecode(b"bad\xff.png"), "bad\\xff.png"),
+}
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("a\x1b[2Jb.png", "a\\x1b[2Jb.png"), ("x\ny\rz\tw", "x\\ny\\rz\\tw"), ("r\u202eevil", "r\\u202eevil"),
+    ("zero\u200bwidth", "zero\\u200bwidth"), (os.fsdecode(b"bad\xff.png"), "bad\\xff.png"), ("c1\x9bcsi", "c1\\x9bcsi"),
+    ("café 猫 Ω", "café 猫 Ω"), ("plain/path.png", "plain/path.png"),
+])
+def test_printable(raw, shown):
+    assert printable(raw) == shown
+    assert printable(raw).isprintable()
+
+
+@pytest.mark.parametrize("name", list(NAMES), ids=list(NAMES))
+def test_a_hostile_picture_name_is_escaped_in_the_error(run, tmp_path, capsys, name):
+    raw, shown = NAMES[name]
+    path = tmp_path / raw
+    path.write_bytes(b"not a picture")
+    code, _, err = run_cli(capsys, "inpaint", path, "--run", run, "--mask", "center", "-o", tmp_path / "out.png")
+    one_line_error(code, err, f"{tmp_path}/{shown}: cannot read image")
+    assert err.isprintable() or err.endswith("\n") and err[:-1].isprintable(), repr(err)
+
+
+def test_a_hostile_config_name_is_escaped(tmp_path, capsys):
+    config = tmp_path / "c\x1b]0;owned\x07.json"
+    config.write_text("{")
+    code, _, err = run_cli(capsys, "train", "--config", config, *TINY, "--out", tmp_path / "runs")
+    one_line_error(code, err, f"{tmp_path}/c\\x1b]0;owned\\x07.json: not valid JSON")
+    assert "\x1b" not in err and "\x07" not in err
