@@ -389,3 +389,13 @@ def test_shortening_table():
         ["inpaint", "d.png", "--run", "runs/run", "--steps", "9", "--restarts", "1"]
     assert ganforge_argv(["segment", "--predict", "s.png", "--model", "m"]) == ["segment", "--predict", "s.png",
                                                                                   "--model", "m"]
+
+
+def test_zoo_model_runs_as_is(tmp_path, monkeypatch):
+    from ganforge import zoo
+
+    monkeypatch.chdir(tmp_path)
+    name = zoo.names()[0]
+    line = bash_blocks(f"```bash\nganforge sample {name} -n 4 -o zoo.png\n```\n", "X.md")[0].commands[0]
+    run_command(line, tmp_path, "X.md")
+    assert Image.open(tmp_path / "zoo.png").size[0] > 28
