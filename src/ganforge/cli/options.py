@@ -14,6 +14,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from ganforge import zoo
+from ganforge.device import memory_shortfall
 
 INT64_MAX = 2**63 - 1
 
@@ -83,8 +84,6 @@ STEPS = Int(min=1, max=MAX_STEPS)
 def check_count(flag: str, count: int, item_bytes: int, items: str) -> None:
     """A usage error naming `flag` when `count` items of `item_bytes` each would not fit in the memory
     ganforge holds at once (device.memory_budget): the bound a count's memory implies."""
-    from ganforge.device import memory_shortfall  # torch: only for the commands that count
-
     shortfall = memory_shortfall(count * item_bytes)
     if shortfall is not None:
         raise click.BadParameter(f"{count:,} {items} {shortfall}", param_hint=f"'{flag}'")
