@@ -292,8 +292,8 @@ def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, syn
     if synthetic_per_class is not None:  # MNIST's ten classes of 28x28 float32 digits, with their labels
         check_count("--synthetic-per-class", 10 * synthetic_per_class, 4 * 28 * 28 + 8, "generated digits")
     if batch_size > 10 * min(sizes):
-        raise click.BadParameter(f"{batch_size:,} is more than the {10 * min(sizes):,} real digits of --per-class "
-                                 f"{min(sizes)}", param_hint="'--batch-size'")
+        raise click.BadParameter(f"--per-class {min(sizes)} gives {10 * min(sizes)} real digits, fewer than one "
+                                 f"batch (--batch-size {batch_size})", param_hint="'--batch-size'")
     seed_list = parse_seeds(seeds)
     gan = load(run, device=resolve_device(device))
     train, test = load_mnist("train"), load_mnist("test", limit=test_limit)
