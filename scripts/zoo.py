@@ -42,7 +42,7 @@ RECIPES = {
                   "FD <= 3x the real-vs-real floor", "recall >= 0.8x the floor's"],
     },
     "mnist-dcgan": {
-        "summary": "The classic DCGAN of the README on MNIST, trained to its plateau (EMA weights).",
+        "summary": "The classic DCGAN of the README on MNIST (EMA weights).",
         "shape": "1x28x28",
         "data": MNIST,
         "recipe": "the classic DCGAN (Radford et al. 2016): latent 100, transposed convs with BatchNorm and ReLU, "
@@ -75,7 +75,7 @@ def training_facts(run: Path, step: int) -> dict:
                        "beside other work"}
 
 
-def pack(name: str, checkpoint: Path) -> None:
+def pack(name: str, checkpoint: Path, notes: str = "") -> None:
     from ganforge.io.checkpoint import find_checkpoint, read_meta
     from ganforge.zoo import MODELS_DIR
     from ganforge.zoo.pack import pack as pack_folder
@@ -86,6 +86,8 @@ def pack(name: str, checkpoint: Path) -> None:
     run = source.parent.parent
     fields = {k: recipe[k] for k in ("summary", "shape", "data", "recipe", "goals")}
     fields["training"] = training_facts(run, step)
+    if notes:
+        fields["notes"] = notes
     fields["reproduce"] = [recipe["train"].format(steps=step), f"python scripts/zoo.py pack {name} "
                            f"runs/zoo/{name}/checkpoints/{source.name}", f"python scripts/zoo.py evaluate {name}"]
     FIGURES.mkdir(parents=True, exist_ok=True)
@@ -150,13 +152,14 @@ def main() -> None:
     p = sub.add_parser("pack", help="pack a checkpoint as zoo model NAME (weights, card, sample grid)")
     p.add_argument("name", choices=sorted(RECIPES))
     p.add_argument("checkpoint", type=Path)
+    p.add_argument("--notes", default="", help="what the card should say besides the numbers (e.g. not converged)")
     e = sub.add_parser("evaluate", help="score zoo model NAME and write the metrics into its card")
     e.add_argument("name", choices=sorted(RECIPES))
     e.add_argument("--n", type=int, default=10_000)
     sub.add_parser("docs", help="write docs/models.md from the cards")
     args = parser.parse_args()
     if args.command == "pack":
-        pack(args.name, args.checkpoint)
+        pack(args.name, args.checkpoint, args.notes)
     elif args.command == "evaluate":
         evaluate(args.name, args.n)
     else:

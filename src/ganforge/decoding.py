@@ -178,8 +178,17 @@ def load_tensors(path: str | Path, error: type[GanforgeError] = DataError, what:
             return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise error(f"{path}: {what} file not found") from None
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        if not _starts_like_a_pickle(path):  # bytes that are no pickle at all: a damaged file
+            raise error(f"{path}: unreadable {what} (neither a torch file nor a pickle)") from None
         raise error(f"{path}: holds pickled Python objects, not only tensors and numbers (read with "
                     f"weights_only=True, so none was run); not a {what} ganforge wrote") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise error(f"{path}: unreadable {what} ({first_line(exc)})") from None
+
+
+def _starts_like_a_pickle(path: str | Path) -> bool:
+    """A pickle of protocol 2 or later opens with PROTO (0x80) and the protocol number."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5

@@ -159,7 +159,7 @@ def test_crash_while_saving_leaves_no_partial_checkpoint(tiny, monkeypatch):
 
 def test_existing_run_is_not_overwritten(tiny):
     train(tiny, progress=False)
-    with pytest.raises(ConfigError, match="already has checkpoints; use --resume"):
+    with pytest.raises(ConfigError, match=r"already has checkpoints \(in checkpoints/\); use --resume"):
         train(tiny, progress=False)
 
 

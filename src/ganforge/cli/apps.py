@@ -37,7 +37,6 @@ RESIZE = click.option("--resize", is_flag=True,
                            "centre cropped, as training does; the results are at the model's size.")
 
 
-
 def _load(run: Path, device: str):
     return load(run, device=resolve_device(device))
 
