@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from ganforge.training import train
 from tests.conftest import tiny_config
@@ -59,3 +59,12 @@ def one_line_error(code: int, err: str, *fragments: str) -> None:
     assert err.startswith("ganforge") and ": error: " in err, err
     for fragment in fragments:
         assert fragment in err, err
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Sizes of the pictures whose pixels get decoded (ImageFile.load) during the test."""
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or real_load(self))
+    return decoded

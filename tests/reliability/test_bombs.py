@@ -8,7 +8,7 @@ import re
 import warnings
 
 import pytest
-from PIL import Image, ImageFile
+from PIL import Image
 
 from ganforge.data import load_image_folder
 from ganforge.data.transforms import MAX_PIXELS, open_image
@@ -20,15 +20,6 @@ from tests.reliability.conftest import bomb_png, decodable_bomb_png, one_line_er
 LIMIT = f"at most {MAX_PIXELS:,} (8192x8192)"
 FOLDER_TRAIN = ["--dataset", "folder", "--image-size", "16", "--channels", "3", "--width", "8", "--latent-dim", "8",
                 "--batch-size", "2", "--steps", "1", "--log-every", "1", "--no-progress"]
-
-
-@pytest.fixture
-def no_decoding(monkeypatch):
-    """Sizes of the pictures whose pixels get decoded (ImageFile.load) during the test."""
-    decoded = []
-    real_load = ImageFile.ImageFile.load
-    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or real_load(self))
-    return decoded
 
 
 @pytest.mark.parametrize("side", [20_000, 10_000, 8_193])  # over twice Pillow's limit, over it (a warning), over ours

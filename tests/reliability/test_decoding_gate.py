@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile, PngImagePlugin
+from PIL import Image, PngImagePlugin
 
 from ganforge import decoding
 from ganforge.data import load_image_folder
@@ -53,12 +53,9 @@ def chunk_bomb_png(path: Path, kind: bytes = b"zTXt", after_pixels: bool = False
 
 
 @pytest.fixture
-def decoded(monkeypatch):
-    """Sizes of the pictures whose pixels get decoded (ImageFile.load) during the test."""
-    sizes = []
-    real_load = ImageFile.ImageFile.load
-    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: sizes.append(self.size) or real_load(self))
-    return sizes
+def decoded(no_decoding):
+    """Sizes of the pictures whose pixels get decoded during the test (conftest's no_decoding)."""
+    return no_decoding
 
 
 @pytest.fixture
