@@ -88,7 +88,7 @@ def ganforge_rate(config: RunConfig, dataset: ImageTensorDataset, steps: int) ->
     trained in: `--precision auto` picks by timing)."""
     with tempfile.TemporaryDirectory() as tmp:
         config.train = replace(config.train, steps=WARMUP + steps, epochs=None, minutes=None, log_every=WARMUP,
-                               sample_every=10**9, checkpoint_every=10**9, health=False, out_dir=tmp)
+                               sample_every=10**6, checkpoint_every=10**6, health=False, out_dir=tmp)
         trainer = Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False)
         trainer.fit()
         records = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]

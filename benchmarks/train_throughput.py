@@ -85,7 +85,7 @@ def ganforge_loop(config: RunConfig, dataset: ImageTensorDataset, steps: int) ->
     with tempfile.TemporaryDirectory() as tmp:
         t = config.train
         config.train = TrainConfig(steps=WARMUP + steps, batch_size=BATCH, log_every=WARMUP, seed=0,
-                                   sample_every=10**9, checkpoint_every=10**9, precision=t.precision,
+                                   sample_every=10**6, checkpoint_every=10**6, precision=t.precision,
                                    channels_last=t.channels_last, compile=t.compile, out_dir=tmp)
         trainer = Trainer(config, Path(tmp) / "run", dataset=dataset, progress=False)
         # log_every=WARMUP: the first record is warm-up, the rest cover the measured steps.

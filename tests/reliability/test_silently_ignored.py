@@ -23,8 +23,8 @@ from tests.reliability.conftest import one_line_error
 @pytest.mark.parametrize("args, message", [
     (["--class-head", "acgan"], "--class-head has no effect without --num-classes"),
     (["--mapping-depth", "2"], "--mapping-depth has no effect without --arch stylegan (got dcgan)"),
-    (["--data", "/tmp/digits"], "--data has no effect without --dataset mnist, fashion-mnist, folder or scenes "
-                                "(got shapes)"),
+    (["--data", "/tmp/digits"], "--data has no effect without --dataset mnist, fashion-mnist, folder, scenes "
+                                "or emoji (got shapes)"),
 ], ids=["class-head", "mapping-depth", "data-with-shapes"])
 def test_an_option_without_what_it_needs_is_refused(tmp_path, capsys, args, message):
     code, _, err = run_cli(capsys, "train", *TINY, *args, "--out", tmp_path / "runs")
