@@ -47,3 +47,10 @@ def test_a_hostile_config_name_is_escaped(tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "--config", config, *TINY, "--out", tmp_path / "runs")
     one_line_error(code, err, f"{tmp_path}/c\\x1b]0;owned\\x07.json: not valid JSON")
     assert "\x1b" not in err and "\x07" not in err
+
+
+def test_a_hostile_name_in_a_usage_error_is_escaped(tmp_path, capsys):
+    # click's own usage errors name paths escaped too, and main() passes them through printable as well
+    code, _, err = run_cli(capsys, "train", "--resume", tmp_path / "run\x1b[2J")
+    assert code == 2 and "run\\x1b[2J" in err and "\x1b" not in err
+    assert err.count("\n") == 1

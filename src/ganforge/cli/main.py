@@ -140,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "ganforge"
-        click.echo(f"{command}: error: {exc.format_message()} (see {command} --help)", err=True)
+        click.echo(f"{command}: error: {printable(exc.format_message())} (see {command} --help)", err=True)
         return 2
     except GanforgeError as exc:
         click.echo(f"ganforge: error: {printable(str(exc))}", err=True)  # names from user input, escaped
         return 2
     except click.ClickException as exc:
-        click.echo(f"ganforge: error: {exc.format_message()}", err=True)
+        click.echo(f"ganforge: error: {printable(exc.format_message())}", err=True)
         return exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         click.echo("ganforge: interrupted", err=True)
