@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build ganforge's wheel and use it as a user would: a fresh environment outside the checkout,
-# `ganforge --help`, `python -m ganforge --help`, a 20-step train, sample and evaluate, and mypy
+# `ganforge --help`, `python -m ganforge --help`, a 20-step train, sample and evaluate, the zoo
+# (`ganforge models --check`, a zoo model sampled by name), and mypy
 # seeing the package as typed. .ci/run calls it after the tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,10 @@ bin="$work/env/bin"
   --out runs --name wheel
 "$bin/ganforge" sample runs/wheel -n 100 -o reference.npy --seed 1
 "$bin/ganforge" evaluate runs/wheel --ref reference.npy --n 50 --metrics fd,kid
+# The zoo from the installed wheel: weights checked against their cards, a model sampled by name.
+"$bin/ganforge" models --check
+"$bin/ganforge" sample mnist-cond --labels 7 -n 16 -o sevens.png
+"$bin/python" -c "import ganforge; assert ganforge.load('mnist-dcgan').sample(2).shape == (2, 1, 28, 28)"
 printf 'import ganforge\nconfig: ganforge.RunConfig = ganforge.RunConfig()\n' > typed.py
 "$bin/mypy" --no-incremental typed.py
 "$bin/python" -c "import ganforge, sys; sys.exit(0 if ganforge.__file__.startswith('$work') else 'imported the checkout')"
