@@ -40,16 +40,19 @@ class MissingExtra(GanforgeError, ImportError):
     """An optional extra (pip install 'ganforge[serve]', '[export]', '[restoration]') is not installed."""
 
 
-def printable(text: str) -> str:
+def printable(text: str, lines: bool = False) -> str:
     """`text` safe to print on a terminal in one line: control and format characters (ESC of a
     terminal escape code, newlines, bidirectional overrides, zero-width marks) are written as
     Python escapes (\\x1b, \\n, \\u202e), and a file name's undecodable bytes (surrogate escapes)
     as \\xNN; everything else, accents and other scripts included, is left as it is. Messages
-    name files and values a user (or an attacker naming files) chose."""
+    name files and values a user (or an attacker naming files) chose. With `lines`, the text's own
+    newlines and tabs stay (tables, reports) and only the rest is escaped."""
     out = []
     for char in text:
         category = unicodedata.category(char)
-        if category == "Cs" and 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's stand-in for a byte
+        if lines and char in "\n\t":
+            out.append(char)
+        elif category == "Cs" and 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's stand-in for a byte
             out.append(f"\\x{ord(char) - 0xDC00:02x}")
         elif category in ("Cc", "Cf", "Cs", "Zl", "Zp"):
             out.append(repr(char)[1:-1])  # none of these is printable, so repr escapes it

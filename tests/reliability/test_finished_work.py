@@ -6,6 +6,7 @@ a marker, never overwriting earlier samples unasked."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from ganforge.io import checkpoint as ckpt
 from ganforge.io.pictures import INCOMPLETE_MARKER
 from ganforge.training import resume, train
 from ganforge.training import trainer as trainer_module
-from tests.cli.test_cli import run_cli
+from tests.cli.test_cli import TINY, run_cli
 from tests.conftest import tiny_config
 from tests.reliability.conftest import one_line_error
 
@@ -62,6 +63,27 @@ def test_a_second_train_of_a_busy_name_stops_before_it_reads_its_data(run, tmp_p
         train(config, progress=False)
     assert read == [] and ckpt.find_checkpoint(run_dir).name == "step_00000002"
 
+
+
+def test_two_real_train_processes_of_one_name_leave_one_whole_run(tmp_path):
+    """Two `ganforge train --name R` processes started together, as a user with two terminals
+    would: one trains R to its end; the other stops in one line (R is busy, or R already has
+    checkpoints), whichever order they reach the lock in. The finished run is whole: its last
+    checkpoint loads at the full step count and its metrics hold one timeline."""
+    command = [sys.executable, "-m", "ganforge", "train", *TINY[:-5], "--steps", "60", "--log-every", "10",
+               "--checkpoint-every", "20", "--no-progress", "--out", str(tmp_path / "runs"), "--name", "R"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    results = [(p.wait(timeout=300), *p.communicate()) for p in processes]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], results
+    _, _, err = next(r for r in results if r[0] == 2)
+    assert err.startswith("ganforge: error: ") and err.count("\n") == 1, err
+    assert "is training in this run folder" in err or "already has checkpoints" in err, err
+    run_dir = tmp_path / "runs" / "R"
+    assert ckpt.read_meta(ckpt.find_checkpoint(run_dir))["step"] == 60
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)) and steps[-1] == 60
 
 def test_a_run_with_only_best_checkpoints_is_not_started_afresh(run, tmp_path, capsys):
     config = tiny_config(tmp_path, steps=2)

@@ -5,6 +5,7 @@ trainer state in one line, without torch's warnings: tests/reliability/test_deco
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -54,3 +55,29 @@ def test_a_hostile_name_in_a_usage_error_is_escaped(tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "--resume", tmp_path / "run\x1b[2J")
     assert code == 2 and "run\\x1b[2J" in err and "\x1b" not in err
     assert err.count("\n") == 1
+
+
+def test_success_lines_escape_the_names_they_print(run, tmp_path, capsys):
+    # "wrote ..." and "run folder: ..." name the user's files: escaped as errors are
+    code, out, _ = run_cli(capsys, "sample", run, "-n", "4", "-o", tmp_path / "s\x1b[2J.png")
+    assert code == 0 and (tmp_path / "s\x1b[2J.png").is_file()
+    assert f"to {tmp_path}/s\\x1b[2J.png" in out and "\x1b" not in out
+    code, out, _ = run_cli(capsys, "train", *TINY, "--out", tmp_path / "runs", "--name", "r\x1b]0;x\x07")
+    assert code == 0 and "run folder: " in out and "r\\x1b]0;x\\x07" in out
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_log_lines_escape_names_and_keep_their_own_lines():
+    from ganforge.cli.main import PrintableFormatter
+
+    record = logging.LogRecord("ganforge", logging.WARNING, __file__, 1, "skipped %s:\n  %s", ("a\x1b[2J.png", "b\u202e"),
+                               None)
+    assert PrintableFormatter("%(levelname)s: %(message)s").format(record) == \
+        "WARNING: skipped a\\x1b[2J.png:\n  b\\u202e"
+
+
+def test_echo_keeps_tables_and_escapes_the_rest(capsys):
+    from ganforge.cli import echo
+
+    echo("metric\tvalue\nfid\t1.0 \x1b[31mred\x1b[0m")
+    assert capsys.readouterr().out == "metric\tvalue\nfid\t1.0 \\x1b[31mred\\x1b[0m\n"

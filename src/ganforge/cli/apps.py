@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import torch
 
+from ganforge.cli import echo
 from ganforge.cli.options import STEPS, Float, Int, RunOrModel, check_count, interactive
 from ganforge.api import load
 from ganforge.apps.blending import BLENDS
@@ -45,7 +46,7 @@ def _picture(image: Path, gan, resize: bool) -> torch.Tensor:
     """IMAGE as the (1, C, H, W) batch the model takes, saying in one line what was changed to fit it."""
     picture, note = fit_image(image, gan.image_shape, resize=resize)
     if note is not None:
-        click.echo(note)
+        echo(note)
     return picture[None]
 
 
@@ -54,7 +55,7 @@ def _mask(mask: str, size: int, seed: int, resize: bool) -> torch.Tensor:
     if resize and mask not in MASK_KINDS and Path(mask).is_file():
         picture = read_picture(mask, "mask")
         if picture.size != (size, size):
-            click.echo(f"{mask}: mask resized from {picture.width}x{picture.height} to {size}x{size} for the model")
+            echo(f"{mask}: mask resized from {picture.width}x{picture.height} to {size}x{size} for the model")
             picture = resize_center_crop(picture.convert("L"), size)
         return user_mask(picture, size, seed)
     return user_mask(mask, size, seed)
@@ -95,10 +96,10 @@ def interpolate(run: Path, from_seed: int, to_seed: int, steps: int, method: str
     else:
         frames = walk(gan, from_seed, to_seed, steps, method, label, truncation)
     save_grid(frames, out, nrow=steps, upscale=_upscale(gan))
-    click.echo(f"wrote {steps} frames to {out}")
+    echo(f"wrote {steps} frames to {out}")
     if gif is not None:
         save_gif(frames, gif, upscale=_upscale(gan))
-        click.echo(f"wrote {gif}")
+        echo(f"wrote {gif}")
 
 
 @click.command(epilog="""\b
@@ -129,7 +130,7 @@ def invert(image: Path, run: Path, out: Path, steps: int, restarts: int, encoder
     save_image(result.images, out / "reconstruction.png")
     save_grid(torch.cat([target, result.images]), out / "comparison.png", nrow=2, upscale=_upscale(gan))
     save_array(result.latents.numpy(), out / "latent.npy")
-    click.echo(f"{result.space} latent -> {out / 'latent.npy'}; reconstruction PSNR "
+    echo(f"{result.space} latent -> {out / 'latent.npy'}; reconstruction PSNR "
                f"{float(psnr(result.images, target)[0]):.2f} dB" + (" (encoder start)" if net is not None else ""))
 
 
@@ -162,7 +163,7 @@ def inpaint(image: Path, run: Path, mask: str, method: str, blend: str, steps: i
                                       progress=interactive())
     save_image(restored, out)
     save_grid(torch.cat([damage(picture, hole), restored]), comparison, nrow=2, upscale=_upscale(gan))
-    click.echo(f"wrote {out} and {comparison} (damaged | restored)")
+    echo(f"wrote {out} and {comparison} (damaged | restored)")
 
 
 @click.command(epilog="""\b
@@ -189,7 +190,7 @@ def restore(image: Path, run: Path, corruption: str, strength: float, steps: int
     restored = restore_inversion(gan, picture, corruption, strength, steps=steps, restarts=restarts, seed=seed,
                                  progress=interactive())
     save_image(restored, out)
-    click.echo(f"wrote {out}")
+    echo(f"wrote {out}")
 
 
 @click.command("train-encoder")
@@ -203,7 +204,7 @@ def train_encoder(run: Path, steps: int, batch_size: int, seed: int, device: str
     check_writable(run_folder(run) / ENCODER_FILE, what="RUN")
     gan = _load(run, device)
     encoder = fit_encoder(gan, steps=steps, batch_size=batch_size, seed=seed, progress=True)
-    click.echo(f"wrote {save_encoder(encoder, run_folder(run))}")
+    echo(f"wrote {save_encoder(encoder, run_folder(run))}")
 
 
 @click.command("train-inpainter")
@@ -222,7 +223,7 @@ def train_inpainter(run: Path, steps: int, batch_size: int, l1_only: bool, seed:
     images = to_signed(build_dataset(gan.config.data, progress=True).images)
     result, config = fit_inpainter(images, steps=steps, batch_size=batch_size, adversarial_weight=0.0 if l1_only else 1.0,
                          seed=seed, device=resolve_device(device), progress=True)
-    click.echo(f"final L1 {result.history[-1]['l1']:.4f}; wrote {save_inpainter(result.generator, config, run)}")
+    echo(f"final L1 {result.history[-1]['l1']:.4f}; wrote {save_inpainter(result.generator, config, run)}")
 
 
 @click.command("export", epilog="""\b
@@ -243,4 +244,4 @@ def export(run: Path, fmt: str, out: Path | None, opset: int) -> None:
     inputs = f"z (N, {gan.latent_dim}) float32" + (f", labels (N,) int64 in 0..{gan.num_classes - 1}"
                                                     if gan.num_classes else "")
     c, h, w = gan.image_shape
-    click.echo(f"wrote {out}: inputs {inputs} -> images (N, {c}, {h}, {w}) float32 in [-1, 1]")
+    echo(f"wrote {out}: inputs {inputs} -> images (N, {c}, {h}, {w}) float32 in [-1, 1]")

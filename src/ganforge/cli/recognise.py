@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import torch
 
+from ganforge.cli import echo
 from ganforge.cli.options import STEPS, Float, Int, RunOrModel, check_count
 from ganforge.api import load
 from ganforge.apps.augmentation import augmentation_experiment
@@ -149,33 +150,33 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, labelled_file: Path |
             state = checkpoint_dir / f"{'gan' if adversarial else 'labelled'}_seed{seed}.pt" if checkpoint_dir else None
             def report(record: dict, name: str = name, seed: int = seed) -> None:
                 mistakes = ", ".join(f"{t} as {p} x{n}" for t, p, n in record.get("confusions", []))
-                click.echo(f"  seed {seed}, {name}: update {record['step']:,}: test error {record['test_error']:.2%} "
+                echo(f"  seed {seed}, {name}: update {record['step']:,}: test error {record['test_error']:.2%} "
                            f"(D's own weights {record['raw_test_error']:.2%}); most confused: {mistakes or 'none'}")
 
             result = train_semi_supervised(x_train, y_train, x_test, test.labels, settings, gan=adversarial, seed=seed,
                                            device=torch_device, progress=progress, checkpoint=state, report=report,
                                            labelled=labelled)
             rows[name].append(result)
-            click.echo(f"seed {seed}, {name}: test error {result.test_error:.2%} (D's own weights "
+            echo(f"seed {seed}, {name}: test error {result.test_error:.2%} (D's own weights "
                        f"{result.raw_test_error:.2%}; {result.seconds:.0f} s for {result.steps} updates, "
                        f"{1000 * result.seconds / max(1, result.steps):.1f} ms each)")
-            click.echo("  test error by update: " + ", ".join(f"{h['step']}: {h['test_error']:.2%}"
+            echo("  test error by update: " + ", ".join(f"{h['step']}: {h['test_error']:.2%}"
                                                             for h in result.history))
             if save is not None and adversarial and seed == seed_list[0]:
                 save_network(save, result.classifier, {"num_classes": 10})
     label_count = len(labelled) if labelled is not None else settings.labels_per_class * 10
-    click.echo(f"\n{label_count} labels, {settings.epochs:g} epochs of {len(x_train):,} digits, "
+    echo(f"\n{label_count} labels, {settings.epochs:g} epochs of {len(x_train):,} digits, "
                f"Adam lr {settings.lr:g}, {len(test.labels)} test digits")
     for name, results in rows.items():
         if results:
             errors = [r.test_error * 100 for r in results]
-            click.echo(f"  {name:<28} test error {_mean_std(errors, '%')} "
+            echo(f"  {name:<28} test error {_mean_std(errors, '%')} "
                        f"(seeds {seeds}; {statistics.mean(r.seconds for r in results):.0f} s per run)")
     if plot is not None:
         runs = [(f"seed {seed}", name, result.history) for name, results in rows.items()
                 for seed, result in zip(seed_list, results)]
         paper = ("Salimans et al. (2016), 100 labels: 0.93%", 0.93) if label_count == 100 else None
-        click.echo(f"wrote {plot_error_curves(runs, plot, reference=paper)}")
+        echo(f"wrote {plot_error_curves(runs, plot, reference=paper)}")
 
 
 @click.command("segment", epilog="""\b
@@ -221,10 +222,10 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
         net, _ = load_network(model, UNetGenerator)
         picture, note = fit_image(predict_image, (3, size, size), "scene", resize)
         if note is not None:
-            click.echo(note)
+            echo(note)
         labels, _ = predict(net.eval(), picture[None])
         save_image(colourise(labels, k), out)
-        click.echo(f"wrote {out}; classes present: "
+        echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")
         return
     for path, what in ((model, "--model"), (out, "--out")):
@@ -243,12 +244,12 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
     term = "L1" if loss == "l1" else "cross-entropy"
     variants = [(f"{term} + adversarial", 1.0), (f"{term} only", 0.0)] if ablation else \
         [(f"{term} only", 0.0)] if no_adversarial else [(f"{term} + adversarial", 1.0)]
-    click.echo(f"{train_scenes} train / {test_scenes} test scenes of {size}x{size}, {steps} steps, batch {batch_size}")
+    echo(f"{train_scenes} train / {test_scenes} test scenes of {size}x{size}, {steps} steps, batch {batch_size}")
     for i, (name, weight) in enumerate(variants):
         result, config = train_segmenter(train_set, k, steps, batch_size, weight, width=width, seed=seed,
                                          device=torch_device, progress=True, loss=loss, depth=depth)
         scores = evaluate_segmenter(result.generator.cpu(), test_set, k)
-        click.echo(f"  {name:<28} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
+        echo(f"  {name:<28} pixel accuracy {scores['pixel_accuracy']:.4f}  mIoU {scores['miou']:.4f}  "
                    f"mAP@0.5 {scores['map50']:.4f}  mAP@0.5:0.95 {scores['map50_95']:.4f}")
         if i == 0 and model is not None:
             save_network(model, result.generator, config.network_config())
@@ -257,7 +258,7 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
             rows = torch.stack([to_signed(test_set.images[:8]), colourise(labels, k),
                                 colourise(test_set.masks[:8], k)], 1).flatten(0, 1)
             save_grid(rows, out, nrow=3, upscale=max(1, 128 // size))
-            click.echo(f"  picture: {out} (input | prediction | ground truth)")
+            echo(f"  picture: {out} (input | prediction | ground truth)")
 
 
 @click.command("augment", epilog="""\b
@@ -307,15 +308,15 @@ def augment(run: Path, per_class_list: str, synthetic_per_class: int | None, syn
                                         synthetic, steps, batch_size, seed=seed, device=device)
             for key in errors:
                 errors[key].append(100 * (1 - r[key]))
-            click.echo(f"{per_class} per class, seed {seed}: {r['real_images']} real -> test error "
+            echo(f"{per_class} per class, seed {seed}: {r['real_images']} real -> test error "
                        f"{errors['real_only'][-1]:.2f}%; + {r['generated_images']} generated -> "
                        f"{errors['real_plus_gan'][-1]:.2f}% ({-r['difference'] * 100:+.2f} points)")
         summary.append((per_class, synthetic, errors))
-    click.echo(f"\ntest error (mean ± std over seeds {seeds}; {steps} updates of batch {batch_size} each):")
+    echo(f"\ntest error (mean ± std over seeds {seeds}; {steps} updates of batch {batch_size} each):")
     for per_class, synthetic, errors in summary:
         real, mixed = (_mean_std(errors[key]) for key in ("real_only", "real_plus_gan"))
         change = _mean_std([b - a for a, b in zip(errors["real_only"], errors["real_plus_gan"])])
-        click.echo(f"  {per_class:>4} real per class: {real}; + {synthetic} generated per class: {mixed}; "
+        echo(f"  {per_class:>4} real per class: {real}; + {synthetic} generated per class: {mixed}; "
                    f"change {change} points")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ganforge.cli import echo
 from ganforge.cli.options import Float, Int, RunOrModel
 from ganforge.errors import MissingExtra
 
@@ -25,13 +26,15 @@ Example:
               help="Largest upload, at most 1 GiB.")
 @click.option("--timeout", default=30.0, show_default=True, type=Float(min=0, max=86_400, min_open=True),
               help="Seconds a request may compute before a 504.")
+@click.option("--header-timeout", default=10.0, show_default=True, type=Float(min=0, max=3600, min_open=True),
+              help="Seconds a connection may take to send a request's headers before it is closed.")
 @click.option("--device", default="cpu", show_default=True)
-def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeout: float, device: str) -> None:
+def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeout: float, header_timeout: float,
+          device: str) -> None:
     """Serve a generator: sample, interpolate and inpaint over HTTP, with a web page."""
     try:
-        import uvicorn
-
         from ganforge.serve import Limits, create_app  # imports FastAPI
+        from ganforge.serve.server import bind, run as run_server
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
             raise  # a bug, not a missing extra
@@ -43,6 +46,7 @@ def serve(run: Path, host: str, port: int, max_n: int, max_upload_kb: int, timeo
         raise MissingExtra("ganforge serve needs the serve extra (python-multipart is not installed): "
                            "pip install 'ganforge[serve]'")
 
+    sock = bind(host, port)  # a port in use is one line before the model loads
     app = create_app(run, device, Limits(max_n=max_n, max_upload_bytes=max_upload_kb * 1024, timeout_s=timeout))
-    click.echo(f"serving {run} on http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    echo(f"serving {run} on http://{host}:{port}")
+    run_server(app, sock, header_timeout)

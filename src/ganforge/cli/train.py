@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import click
 
+from ganforge.cli import echo
 from ganforge.cli.options import Float, Int
 from ganforge.config import (SHORTCUTS, STOP_FIELDS, build_config, implied_preset, nearest_resolution, schema,
                              schema_field)
@@ -123,7 +124,7 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, dis
         config = build_config(config_file, preset, overrides)
         implied = implied_preset(config_file, preset, overrides)
         if implied is not None and preset is None:
-            click.echo(f"colour images at {config.data.image_size} px: starting from --preset {implied}, the "
+            echo(f"colour images at {config.data.image_size} px: starting from --preset {implied}, the "
                        f"measured default for colour data (--preset dcgan for the classic DCGAN)")
         run_dir = train_run(config, progress=not no_progress)
     report_run(run_dir)
@@ -145,19 +146,19 @@ def folder_shape(config_file: Path | None, overrides: dict[str, Any]) -> dict[st
     why = "" if size is None else (
         f" (the supported resolution nearest {shape.size} px: pictures are resized and centre-cropped to {size}x{size})"
         if size != shape.size else "")
-    click.echo(f"{root}: {shape.describe()} -> {flags}{why}; --channels / --image-size choose otherwise")
+    echo(f"{root}: {shape.describe()} -> {flags}{why}; --channels / --image-size choose otherwise")
     return picked
 
 
 def report_run(run_dir: Path) -> None:
-    click.echo(f"run folder: {run_dir}")
+    echo(f"run folder: {run_dir}")
     rows = [("samples", run_dir / "samples.png"), ("curves", run_dir / "training_curves.png"),
             ("metrics", run_dir / "metrics.jsonl"), ("checkpoint", find_checkpoint(run_dir))]
     if (run_dir / "evaluations.jsonl").is_file():
         rows += [("evaluations", run_dir / "evaluations.jsonl"), ("eval curves", run_dir / "evaluation_curves.png"),
                  ("best", find_checkpoint(run_dir / "best"))]
     for label, path in rows:
-        click.echo(f"  {label + ':':<13}{path}")
+        echo(f"  {label + ':':<13}{path}")
 
 
 @click.command()
@@ -166,4 +167,4 @@ def presets() -> None:
     for name in PRESETS.names():
         preset = PRESETS.get(name)
         settings = ", ".join(f"{k}={v}" for values in preset.overrides.values() for k, v in values.items())
-        click.echo(f"{name}\n  {preset.description}\n  sets: {settings}")
+        echo(f"{name}\n  {preset.description}\n  sets: {settings}")

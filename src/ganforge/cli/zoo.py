@@ -7,6 +7,7 @@ import json
 import click
 
 from ganforge import zoo
+from ganforge.cli import echo
 from ganforge.errors import CheckpointError
 
 
@@ -32,23 +33,23 @@ def models(name: str | None, as_json: bool, check: bool) -> None:
         for n in chosen:
             zoo.checkpoint(n)  # raises naming a damaged file
     if as_json:
-        click.echo(json.dumps(cards[0] if name is not None else cards, indent=2))
+        echo(json.dumps(cards[0] if name is not None else cards, indent=2))
         return
     if name is not None:
-        click.echo(zoo.render_card(cards[0]), nl=False)
+        echo(zoo.render_card(cards[0]), nl=False)
         return
     if not cards:
-        click.echo("no zoo models installed")
+        echo("no zoo models installed")
         return
     rows = [(c["name"], c.get("shape", ""), _headline(c), f"{c['weights']['bytes'] / 1e6:.1f} MB", c.get("summary", ""))
             for c in cards]
     widths = [max(len(r[i]) for r in rows + [("name", "shape", "headline", "size", "")]) for i in range(4)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(("name", "shape", "headline", "size"), widths)) + "  summary")
+    echo("  ".join(h.ljust(w) for h, w in zip(("name", "shape", "headline", "size"), widths)) + "  summary")
     for row in rows:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
+        echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[4])
     if check:
-        click.echo(f"weights of {len(cards)} model(s) match their cards' SHA-256")
-    click.echo("ganforge models NAME shows a card; every command that takes a run folder takes NAME too.")
+        echo(f"weights of {len(cards)} model(s) match their cards' SHA-256")
+    echo("ganforge models NAME shows a card; every command that takes a run folder takes NAME too.")
 
 
 def _headline(card: dict) -> str:
