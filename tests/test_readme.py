@@ -399,3 +399,15 @@ def test_zoo_model_runs_as_is(tmp_path, monkeypatch):
     line = bash_blocks(f"```bash\nganforge sample {name} -n 4 -o zoo.png\n```\n", "X.md")[0].commands[0]
     run_command(line, tmp_path, "X.md")
     assert Image.open(tmp_path / "zoo.png").size[0] > 28
+
+
+def test_readme_names_every_optional_extra():
+    # the sentence that lists the extras names each one pyproject.toml defines (but the test extra)
+    import tomllib
+
+    extras = set(tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+                 ["project"]["optional-dependencies"]) - {"test"}
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    sentence = re.search(r"Optional features are extras:[^.]*\.", text, re.S)
+    assert sentence is not None
+    assert {name for name in extras if f"`{name}`" not in sentence.group()} == set()

@@ -61,8 +61,12 @@ def test_generate_a_grid_in_the_page(server):
         page.click("#generate")
         page.wait_for_function("!document.getElementById('grid').hidden && "
                                "document.getElementById('grid').naturalWidth > 0")
-        size = page.evaluate("fetch('/api/info').then(r => r.json()).then(i => i.image_shape[1])")
-        assert page.eval_on_selector("#grid", "img => img.naturalWidth") == (3 * (size + 2) + 2) * max(1, 128 // size)
+        info = page.evaluate("fetch('/api/info').then(r => r.json())")
+        size = info["image_shape"][1]
+        classes = info.get("num_classes") or 0
+        columns = min(9, classes) if 0 < classes <= 16 else 3  # a conditional grid: a column a class
+        assert page.eval_on_selector("#grid", "img => img.naturalWidth") == \
+            (columns * (size + 2) + 2) * max(1, 128 // size)
         page.fill("#n", "500")
         page.click("#generate")
         page.wait_for_function("document.getElementById('grid-status').textContent.includes('at most')")
