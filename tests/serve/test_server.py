@@ -14,7 +14,7 @@ pytest.importorskip("uvicorn")
 import uvicorn  # noqa: E402
 
 from ganforge.errors import InputError  # noqa: E402
-from ganforge.serve.server import HeaderDeadline, bind  # noqa: E402
+from ganforge.serve.server import bind, header_deadline  # noqa: E402
 from tests.cli.test_cli import run_cli  # noqa: E402
 
 DEADLINE = 1.0
@@ -32,8 +32,7 @@ async def hello(scope, receive, send):
 def server():
     """(host, port) of uvicorn serving `hello` with a 1 s header deadline, in a thread."""
     sock = bind("127.0.0.1", 0)
-    protocol = type("HeaderDeadline", (HeaderDeadline,), {"header_timeout": DEADLINE})
-    instance = uvicorn.Server(uvicorn.Config(hello, http=protocol, log_level="error", lifespan="off"))
+    instance = uvicorn.Server(uvicorn.Config(hello, http=header_deadline(DEADLINE), log_level="error", lifespan="off"))
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not instance.started:

@@ -15,16 +15,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ganforge.errors import InputError
 
-HEADER_TIMEOUT_S = 10.0
-
-
 class HeaderDeadline(H11Protocol):
     """uvicorn's h11 protocol with a deadline for each request's headers: armed when the
     connection opens and again when a response completes (the next request's turn), disarmed when
     the headers have arrived (a new request cycle starts); at the deadline the connection closes.
-    A request's body and the app's work are not bounded here (the app's own timeout is)."""
+    A request's body and the app's work are not bounded here (the app's own timeout is). Made
+    with its seconds by `header_deadline`."""
 
-    header_timeout: float = HEADER_TIMEOUT_S
+    header_timeout: float
     _deadline: asyncio.TimerHandle | None = None
 
     def _arm(self) -> None:
@@ -61,6 +59,11 @@ class HeaderDeadline(H11Protocol):
             self._arm()
 
 
+def header_deadline(seconds: float) -> type[HeaderDeadline]:
+    """The protocol class (what uvicorn.Config's `http` takes) with a `seconds` header deadline."""
+    return type("HeaderDeadline", (HeaderDeadline,), {"header_timeout": seconds})
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port; InputError naming --port/--host when it cannot be had."""
     try:
@@ -81,8 +84,6 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app, sock: socket.socket, header_timeout: float = HEADER_TIMEOUT_S) -> None:
+def run(app, sock: socket.socket, header_timeout: float) -> None:
     """Serve `app` on `sock` (from `bind`) until interrupted."""
-    protocol = type("HeaderDeadline", (HeaderDeadline,), {"header_timeout": header_timeout})
-    config = uvicorn.Config(app, http=protocol, log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, http=header_deadline(header_timeout), log_level="warning")).run(sockets=[sock])
