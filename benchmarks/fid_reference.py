@@ -86,11 +86,12 @@ def fid_kid(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
             "kid": kernel_inception_distance(a, b, subsets=1, subset_size=n)[0]}
 
 
-def ganforge_scores(root: Path, modes=MODES, batch_size: int = 50) -> dict:
-    """{mode: {pair: {"fid", "kid"}}} with ganforge reading the PNG folders under `root`."""
+def ganforge_scores(root: Path, modes=MODES, batch_size: int = 50, pairs=tuple(PAIRS)) -> dict:
+    """{mode: {pair: {"fid", "kid"}}} with ganforge reading the PNG folders under `root`, for the
+    named `pairs` of PAIRS (each set's features are extracted once per mode)."""
     from ganforge.evaluation import InceptionExtractor, images_from_source
 
-    names = sorted({name for pair in PAIRS.values() for name in pair})
+    names = sorted({name for pair in pairs for name in PAIRS[pair]})
     out = {}
     for mode in modes:
         extractor = InceptionExtractor(mode=mode, batch_size=batch_size)
@@ -98,7 +99,7 @@ def ganforge_scores(root: Path, modes=MODES, batch_size: int = 50) -> dict:
         for name in names:
             pixels = images_from_source(root / name, len(list((root / name).glob("*.png"))))
             features[name] = extractor.features(pixels)
-        out[mode] = {pair: fid_kid(features[a], features[b]) for pair, (a, b) in PAIRS.items()}
+        out[mode] = {pair: fid_kid(*(features[name] for name in PAIRS[pair])) for pair in pairs}
     return out
 
 
