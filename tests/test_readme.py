@@ -279,8 +279,8 @@ def make_inputs(where: Path) -> None:
     Image.fromarray(np.where(hole > 0, 0, digit).astype(np.uint8)).save(where / "damaged.png")
     noisy = np.clip(digit + rng.normal(0, 60, digit.shape), 0, 255).astype(np.uint8)
     Image.fromarray(noisy).save(where / "noisy.png")
-    # `segment --predict` without --size expects its default 64 px, whatever size the model was trained at.
-    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(where / "scene.png")
+    # A scene of the size README's segmenter trains at (`segment --predict` takes the image's own size).
+    Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(where / "scene.png")
     (where / "faces").mkdir()
     for k in range(16):
         Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(where / "faces" / f"{k:02d}.png")

@@ -3,6 +3,7 @@
 import re
 import statistics
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -86,6 +87,33 @@ def test_segment_trains_both_variants_saves_and_predicts(tmp_path, capsys):
     code, _, err = run_cli(capsys, "segment", "--size", "48", "--depth", "5", "--steps", "1", "--train-scenes", "2",
                            "--test-scenes", "1")
     assert code == 2 and "--depth 5" in err
+
+
+def test_segment_predicts_at_the_images_own_size_without_size(tmp_path, capsys):
+    """README trains at --size 48 and predicts without --size: the fully convolutional U-Net takes
+    the scene at its own size (it used to expect the training default, 64). Sizes it cannot take
+    are one line naming --size and --resize."""
+    model = tmp_path / "seg.safetensors"
+    code, _, err = run_cli(capsys, "segment", "--size", "48", "--train-scenes", "4", "--test-scenes", "1",
+                           "--steps", "1", "--batch-size", "2", "--width", "8", "--model", model)
+    assert code == 0, err
+    Image.fromarray(np.full((48, 48, 3), 20, np.uint8)).save(tmp_path / "scene.png")
+    code, out, err = run_cli(capsys, "segment", "--predict", tmp_path / "scene.png", "--model", model)
+    assert code == 0, err
+    assert Image.open(tmp_path / "scene_labels.png").size == (48, 48) and "resized" not in out
+    Image.fromarray(np.full((96, 96, 3), 20, np.uint8)).save(tmp_path / "big.png")  # a multiple of 16 too
+    code, out, err = run_cli(capsys, "segment", "--predict", tmp_path / "big.png", "--model", model)
+    assert code == 0, err
+    assert Image.open(tmp_path / "big_labels.png").size == (96, 96)
+    for name, shape in (("odd.png", (50, 50, 3)), ("wide.png", (48, 64, 3))):
+        Image.fromarray(np.zeros(shape, np.uint8)).save(tmp_path / name)
+        code, _, err = run_cli(capsys, "segment", "--predict", tmp_path / name, "--model", model)
+        h, w = shape[:2]
+        assert code == 2 and f"scene is {w}x{h}; the net {model} halves it 4 times" in err
+        assert "divisible by 16: pass --size N (a multiple of 16) and --resize" in err and len(err.splitlines()) == 1
+    code, _, err = run_cli(capsys, "segment", "--size", "40", "--predict", tmp_path / "scene.png", "--model", model,
+                           "--resize")
+    assert code == 2 and "--size" in err and "needs a multiple of 16" in err
 
 
 def test_segment_l1_loss_is_the_pix2pix_variant(tmp_path, monkeypatch, capsys):

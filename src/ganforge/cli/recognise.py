@@ -23,7 +23,7 @@ from ganforge.decoding import read_json
 from ganforge.errors import InputError
 from ganforge.io.atomic import check_writable
 from ganforge.io.checkpoint import load_network, save_network
-from ganforge.io.pictures import fit_image, save_grid, save_image
+from ganforge.io.pictures import fit_image, picture_size, save_grid, save_image
 from ganforge.models.unet import UNetGenerator
 from ganforge.training.plots import plot_error_curves
 
@@ -179,6 +179,18 @@ def semi_supervised(seeds: str, gan: bool, baseline: bool, labelled_file: Path |
         echo(f"wrote {plot_error_curves(runs, plot, reference=paper)}")
 
 
+def predict_size(image: Path, depth: int, model: Path) -> int:
+    """The scene size `segment --predict` works at without --size: the image's own, which the U-Net
+    (fully convolutional, halving `depth` times) takes when it is square with sides divisible by 2^depth."""
+    width, height = picture_size(image, "scene")
+    step = 2 ** depth
+    if width != height or width % step:
+        raise InputError(f"{image}: scene is {width}x{height}; the net {model} halves it {depth} times, so it "
+                         f"needs a square with sides divisible by {step}: pass --size N (a multiple of {step}) "
+                         "and --resize")
+    return width
+
+
 @click.command("segment", epilog="""\b
 Examples:
   ganforge segment --steps 3000                       # cross-entropy + adversarial, scored on test scenes
@@ -188,7 +200,8 @@ Examples:
   ganforge segment --predict scene.png --model runs/segmenter.safetensors -o labels.png""")
 @click.option("--train-scenes", default=2000, show_default=True, type=Int(min=1))
 @click.option("--test-scenes", default=500, show_default=True, type=Int(min=1))
-@click.option("--size", default=64, show_default=True, type=Int(min=32, max=1024), help="Scene size in pixels.")
+@click.option("--size", type=Int(min=32, max=1024),
+              help="Scene size in pixels [default: 64; with --predict, the image's own size].")
 @click.option("--steps", default=2000, show_default=True, type=STEPS)
 @click.option("--batch-size", default=32, show_default=True, type=Int(min=1))
 @click.option("--width", default=32, show_default=True, type=Int(min=1))
@@ -210,7 +223,7 @@ Examples:
                    "--predict, the predicted labels [IMAGE's stem + _labels.png, beside IMAGE].")
 @click.option("--seed", default=0, show_default=True, type=SEEDS)
 @click.option("--device", default="cpu", show_default=True)
-def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_size: int, width: int, loss: str,
+def segment(train_scenes: int, test_scenes: int, size: int | None, steps: int, batch_size: int, width: int, loss: str,
             depth: int | None, no_adversarial: bool, ablation: bool, model: Path | None, predict_image: Path | None,
             resize: bool, out: Path | None, seed: int, device: str) -> None:
     """Segment digit scenes pix2pix-style and score mIoU, pixel accuracy and box mAP."""
@@ -220,6 +233,10 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
             raise click.UsageError("--predict needs --model (a net saved by ganforge segment --model)")
         out = check_writable(out or predict_image.with_name(predict_image.stem + "_labels.png"), what="--out")
         net, _ = load_network(model, UNetGenerator)
+        size = size or predict_size(predict_image, net.depth, model)
+        if size % 2 ** net.depth:
+            raise click.BadParameter(f"{size}: the net {model} halves scenes {net.depth} times, so it needs a "
+                                     f"multiple of {2 ** net.depth}", param_hint="--size")
         picture, note = fit_image(predict_image, (3, size, size), "scene", resize)
         if note is not None:
             echo(note)
@@ -228,6 +245,7 @@ def segment(train_scenes: int, test_scenes: int, size: int, steps: int, batch_si
         echo(f"wrote {out}; classes present: "
                    f"{', '.join(SCENE_CLASSES[int(v)] for v in labels.unique())}")
         return
+    size = size or 64
     for path, what in ((model, "--model"), (out, "--out")):
         if path is not None:
             check_writable(path, what=what)

@@ -181,6 +181,17 @@ def check_mask(hole: torch.Tensor, size: tuple[int, int], name: str = "mask") ->
     return hole.bool()
 
 
+def picture_size(path: str | Path, what: str = "image") -> tuple[int, int]:
+    """(width, height) of the picture at `path`, from its header (no pixel is decoded)."""
+    try:
+        with open_image(path, what, InputError) as picture:
+            return picture.size
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} file not found") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from None
+
+
 def _open_picture(path: str | Path, what: str, size: tuple[int, int] | None, expected: str,
                   hint: str = "") -> Image.Image:
     """The picture at `path`, decoded only once its header showed it is `size` (W, H; None: any): a
