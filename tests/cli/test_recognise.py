@@ -114,6 +114,9 @@ def test_segment_predicts_at_the_images_own_size_without_size(tmp_path, capsys):
     code, _, err = run_cli(capsys, "segment", "--size", "40", "--predict", tmp_path / "scene.png", "--model", model,
                            "--resize")
     assert code == 2 and "--size" in err and "needs a multiple of 16" in err
+    (tmp_path / "text.png").write_text("not a picture")
+    code, _, err = run_cli(capsys, "segment", "--predict", tmp_path / "text.png", "--model", model)
+    assert code == 2 and "text.png: cannot read scene (cannot identify image file" in err and len(err.splitlines()) == 1
 
 
 def test_segment_l1_loss_is_the_pix2pix_variant(tmp_path, monkeypatch, capsys):

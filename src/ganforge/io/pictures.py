@@ -3,7 +3,9 @@ images and masks."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -181,32 +183,34 @@ def check_mask(hole: torch.Tensor, size: tuple[int, int], name: str = "mask") ->
     return hole.bool()
 
 
-def picture_size(path: str | Path, what: str = "image") -> tuple[int, int]:
-    """(width, height) of the picture at `path`, from its header (no pixel is decoded)."""
+@contextlib.contextmanager
+def _reading(path: str | Path, what: str) -> Iterator[None]:
+    """Pillow's errors while reading the picture at `path` as one-line InputErrors (ours pass as they are)."""
     try:
-        with open_image(path, what, InputError) as picture:
-            return picture.size
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} file not found") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc})") from None
-
-
-def _open_picture(path: str | Path, what: str, size: tuple[int, int] | None, expected: str,
-                  hint: str = "") -> Image.Image:
-    """The picture at `path`, decoded only once its header showed it is `size` (W, H; None: any): a
-    picture of another size (a decompression bomb among them) is refused before a pixel is decoded."""
-    try:
-        picture = open_image(path, what, InputError)
-        if size is not None and picture.size != size:
-            picture.close()
-            raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}"
-                             f"{hint}")
-        picture.load()
+        yield
     except InputError:
         raise
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
     except (OSError, SyntaxError, ValueError) as exc:  # ValueError: a chunk past Pillow's limits
         raise InputError(f"{path}: cannot read {what} ({exc})") from None
+
+
+def picture_size(path: str | Path, what: str = "image") -> tuple[int, int]:
+    """(width, height) of the picture at `path`, from its header (no pixel is decoded)."""
+    with _reading(path, what), open_image(path, what, InputError) as picture:
+        return picture.size
+
+
+def _open_picture(path: str | Path, what: str, size: tuple[int, int] | None, expected: str,
+                  hint: str = "") -> Image.Image:
+    """The picture at `path`, decoded only once its header showed it is `size` (W, H; None: any): a
+    picture of another size (a decompression bomb among them) is refused before a pixel is decoded."""
+    with _reading(path, what):
+        picture = open_image(path, what, InputError)
+        if size is not None and picture.size != size:
+            picture.close()
+            raise InputError(f"{path}: {what} is {picture.width}x{picture.height}, {expected} {size[0]}x{size[1]}"
+                             f"{hint}")
+        picture.load()
     return picture
