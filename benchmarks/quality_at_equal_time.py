@@ -8,13 +8,16 @@ clean mode) against one half of the set, beside the floor of the other half (iss
     python benchmarks/quality_at_equal_time.py --minutes 60 --limit 500 \\
         --candidates sngan-small,sngan-small+ada,fastgan,fastgan+ada                          # small data
 
-Run it alone on the machine. Runs go one at a time, and each gets --minutes of wall time: that is
-equal CPU time only when nothing else runs (on 2 cores another process takes half the CPU whatever
-its nice level). Each run is `ganforge train --dataset emoji --image-size 64 --channels 3
-<candidate's flags> --minutes M --seed S`, in its own process with --threads torch threads, into
-OUT/<candidate>_<M>min[_limitN]_<size>px_s<seed>. A run folder that already holds a finished run
-(RUN/benchmark.json, written when `ganforge train` used its whole budget) is scored again, not
-retrained; an unfinished one is deleted and trained afresh.
+Run it alone on the machine. Each run gets --minutes of wall time with --threads torch threads, and
+--jobs runs train at a time (default 1; `--jobs 2 --threads 1` on 2 cores gives each run one core,
+so M wall minutes are M CPU-minutes, and halves the table's wall time). That is equal CPU time only
+when nothing else runs (on 2 cores another process takes half the CPU whatever its nice level) and
+jobs x threads <= cores. Each run is `ganforge train --dataset emoji --image-size 64 --channels 3
+<candidate's flags> --minutes M --seed S`, in its own process, into
+OUT/<candidate>_<M>min[_limitN]_<size>px_s<seed>. All runs train first, then all are scored, so no
+scoring competes with a training. A run folder that already holds a run finished with the same
+flags, budget, threads and jobs (RUN/benchmark.json, written when `ganforge train` used its whole
+budget) is scored again, not retrained; any other is deleted and trained afresh.
 
 Scoring: n samples of the final checkpoint (the EMA generator where the recipe keeps one) against
 n emoji of one half of a seeded permutation of the set; the floor is the other half's n against
@@ -35,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -102,7 +106,8 @@ def finished(run: Path, flags: list[str], args) -> dict | None:
     if not marker.is_file():
         return None
     record = json.loads(marker.read_text())
-    same = record.get("flags") == flags and record.get("minutes") == args.minutes
+    same = (record.get("flags") == flags and record.get("minutes") == args.minutes
+            and record.get("threads") == args.threads and record.get("jobs", 1) == args.jobs)
     return record if same and (run / "checkpoints").is_dir() else None
 
 
@@ -134,10 +139,16 @@ def train_candidate(candidate: str, seed: int, args) -> tuple[Path, dict | str]:
     if wall < 60 * args.minutes:  # Ctrl-C or SIGTERM end a run early with a checkpoint and exit 0
         return run, f"stopped after {wall:.0f} s of its {60 * args.minutes:.0f}"
     record = {"candidate": candidate, "seed": seed, "flags": flags, "minutes": args.minutes,
-              "wall_s": round(wall, 1), "threads": args.threads, "torch": torch.__version__,
+              "wall_s": round(wall, 1), "threads": args.threads, "jobs": args.jobs, "torch": torch.__version__,
               "finished": datetime.now().isoformat(timespec="seconds")}
     (run / MARKER).write_text(json.dumps(record, indent=1) + "\n")
     return run, record
+
+
+def train_all(tasks: list[tuple[str, int]], args) -> list[tuple[Path, dict | str]]:
+    """train_candidate for each (candidate, seed), --jobs at a time, in the tasks' order."""
+    with ThreadPoolExecutor(args.jobs) as pool:  # each worker waits on its own `ganforge train` process
+        return list(pool.map(lambda task: train_candidate(*task, args), tasks))
 
 
 def score(run: Path, record: dict, real, extractor, args) -> dict:
@@ -157,8 +168,9 @@ def table(rows: list[dict], args, extractor_name: str) -> str:
     fid = "FID" if args.extractor == "inception" else f"FD ({extractor_name})"
     features = f"Inception-v3 features, {DEFAULT_FID_MODE} mode" if args.extractor == "inception" else "features"
     data = f"a fixed random {args.limit} emoji" if args.limit else "the whole set"
+    at_a_time = "one run at a time" if args.jobs == 1 else f"{args.jobs} runs at a time"
     lines = [f"emoji {args.image_size}x{args.image_size}x{args.channels}, trained on {data}, {args.minutes:g} "
-             f"CPU-minutes per run ({args.threads} threads); {fid} ({features}), precision and recall of n = "
+             f"wall minutes per run ({args.threads} torch threads each, {at_a_time}); {fid} ({features}), precision and recall of n = "
              f"{args.n} samples against n emoji of one half of the set; floor: n of the other half", "",
              f"| candidate | seed | G steps | images seen | {fid} ↓ | floor {fid} | precision ↑ | recall ↑ | "
              "wall time |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -200,9 +212,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--extractor", default="inception", choices=EXTRACTORS.names(),
                         help="Features of the scores (default: inception, clean mode; others for quick checks).")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="Torch threads of each run.")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="Runs that train at a time (default 1); keep jobs x threads <= the machine's cores.")
     parser.add_argument("--out", default="runs/quality", help="Folder of the run folders and tables.")
     parser.add_argument("--figures", default="docs/figures/quality", help="Folder of the 8x8 sample grids.")
     args = parser.parse_args(argv)
+    if args.jobs < 1 or args.threads < 1:
+        parser.error(f"--jobs and --threads must be at least 1, not {args.jobs} and {args.threads}")
     unknown = [c for c in args.candidates.split(",") if c not in CANDIDATES]
     if unknown:
         parser.error(f"unknown candidate {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
@@ -222,17 +238,18 @@ def main(argv: list[str] | None = None) -> str:
     candidates = args.candidates.split(",")
     missing = {c: unavailable(data_flags(args) + list(CANDIDATES[c])) for c in candidates}
     rows = [{"candidate": c, "reason": f"not available: {missing[c]}"} for c in candidates if missing[c]]
-    for seed in map(int, args.seeds.split(",")):
-        for candidate in (c for c in candidates if not missing[c]):
-            run, record = train_candidate(candidate, seed, args)
-            if isinstance(record, str):
-                rows.append({"candidate": candidate, "seed": seed, "reason": record})
-                print(f"{run.name}: {record}", flush=True)
-                continue
-            row = score(run, record, real, extractor, args)
-            rows.append(row)
-            print(f"{run.name}: {row['steps']} G steps, FD {row['fd']:.2f} (floor {row['floor']['fd']:.2f})",
-                  flush=True)
+    tasks = [(candidate, seed) for seed in map(int, args.seeds.split(",")) for candidate in candidates
+             if not missing[candidate]]
+    trained = train_all(tasks, args)
+    for (candidate, seed), (run, record) in zip(tasks, trained):
+        if isinstance(record, str):
+            rows.append({"candidate": candidate, "seed": seed, "reason": record})
+            print(f"{run.name}: {record}", flush=True)
+            continue
+        row = score(run, record, real, extractor, args)
+        rows.append(row)
+        print(f"{run.name}: {row['steps']} G steps, FD {row['fd']:.2f} (floor {row['floor']['fd']:.2f})",
+              flush=True)
     order = {c: i for i, c in enumerate(candidates)}
     rows.sort(key=lambda r: (order[r["candidate"]], r.get("seed", -1)))
     text = table(rows, args, extractor.name)

@@ -1,6 +1,9 @@
 """benchmarks/quality_at_equal_time.py at a tiny budget on a fake emoji package."""
 
+import json
 import re
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -77,13 +80,43 @@ def test_a_run_counts_as_finished_only_for_its_flags_and_budget(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     flags = bench.data_flags(args)
     assert "--limit" in flags and bench.finished(run, flags, args) is None  # no record: unfinished
-    (run / bench.MARKER).write_text('{"flags": %s, "minutes": 10.0, "wall_s": 601}' % str(flags).replace("'", '"'))
+    record = {"flags": flags, "minutes": 10.0, "wall_s": 601, "threads": args.threads}  # no "jobs": one at a time
+    (run / bench.MARKER).write_text(json.dumps(record))
     assert bench.finished(run, flags, args)["wall_s"] == 601
     assert bench.finished(run, flags + ["--augment", "ada"], args) is None
     assert bench.finished(run, flags, bench.parse_args(["--minutes", "60", "--limit", "500"])) is None
+    # the same budget with fewer threads, or beside another run, is not the same run
+    assert bench.finished(run, flags, bench.parse_args(["--minutes", "10", "--limit", "500", "--threads", "99"])) is None
+    two = bench.parse_args(["--minutes", "10", "--limit", "500", "--jobs", "2"])
+    assert bench.finished(run, flags, two) is None
+    (run / bench.MARKER).write_text(json.dumps({**record, "jobs": 2}))
+    assert bench.finished(run, flags, two)["wall_s"] == 601
+
+
+def test_jobs_train_that_many_runs_at_a_time_in_order(monkeypatch):
+    running, most, lock = [0], [0], threading.Lock()
+
+    def fake_train(candidate, seed, args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return candidate, seed
+
+    monkeypatch.setattr(bench, "train_candidate", fake_train)
+    tasks = [("dcgan", 0), ("fastgan", 0), ("default", 0), ("dcgan", 1), ("fastgan", 1)]
+    for jobs in (1, 2, 3):
+        most[0] = 0
+        assert bench.train_all(tasks, bench.parse_args(["--jobs", str(jobs)])) == tasks
+        assert most[0] == jobs
 
 
 def test_unknown_candidates_are_refused(capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--candidates", "dcgan,bigger"])
     assert "unknown candidate bigger" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--jobs", "0"])
+    assert "--jobs and --threads must be at least 1" in capsys.readouterr().err
