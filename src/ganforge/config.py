@@ -145,7 +145,7 @@ class ModelConfig:
     spectral_norm: bool = setting(False, "Spectral normalisation of D's layers (Miyato et al. 2018); "
                                          "drops D's BatchNorm.")
     attention_res: int | None = setting(None, "resnet: a self-attention block at this resolution (SAGAN).", low=4)
-    num_classes: int = setting(0, "Class-conditional G and D with this many classes (resnet, stylegan); 0: off.",
+    num_classes: int = setting(0, "Class-conditional G and D with this many classes (dcgan, resnet, stylegan); 0: off.",
                                low=0, check=lambda k: _check_classes(k))
     class_head: str = setting("projection", "How a conditional D uses labels: projection, or an AC-GAN "
                                             "auxiliary classifier.", choices=CLASS_HEADS, requires="model.num_classes")
@@ -264,9 +264,9 @@ class RunConfig:
                                             or m.attention_res & (m.attention_res - 1)):
             raise ConfigError(f"{describe('model.attention_res')} needs {flag('model.arch')} resnet and a power of "
                               f"two between 8 and {size // 2} (the inner resolutions), got {m.attention_res}")
-        if m.num_classes and m.arch not in ("resnet", "stylegan"):
+        if m.num_classes and m.arch not in ("dcgan", "resnet", "stylegan"):
             raise ConfigError(f"{describe('model.num_classes')} (class-conditional models) needs "
-                              f"{flag('model.arch')} resnet or stylegan, got {m.arch}")
+                              f"{flag('model.arch')} dcgan, resnet or stylegan, got {m.arch}")
         if m.dropout > 0 and m.arch != "dcgan":
             raise ConfigError(f"{describe('model.dropout')} applies to {flag('model.arch')} dcgan only")
         if t.penalty == "gp" and m.arch == "fastgan":

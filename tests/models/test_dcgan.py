@@ -96,3 +96,58 @@ def test_spectral_norm_init_is_seeded():
     key = "net.0.parametrizations.weight.original"
     assert torch.equal(a.state_dict()[key], b.state_dict()[key])
     assert a.state_dict()[key].std().item() == pytest.approx(0.02, rel=0.2)
+
+
+def test_conditional_generator_joins_the_class_embedding_to_z():
+    g = DCGANGenerator(latent_dim=6, channels=1, image_size=28, width=8, num_classes=10).eval()
+    assert g.net[0].in_channels == 12  # z and the class embedding
+    z = torch.randn(2, 6)
+    labels = torch.tensor([3, 7])
+    joined = torch.cat([z, g.embed.weight[labels]], 1).view(2, 12, 1, 1)
+    assert torch.equal(g(z, labels), g.net(joined))
+    assert not torch.allclose(g(z, torch.tensor([0, 0])), g(z, torch.tensor([9, 9])))
+    soft = torch.zeros(2, 10)
+    soft[:, 3] = 1.0  # a one-hot soft label is that class
+    assert torch.allclose(g(z, soft), g(z, torch.tensor([3, 3])))
+    with pytest.raises(ValueError, match="pass labels"):
+        g(z)
+    with pytest.raises(ValueError, match="unconditional"):
+        DCGANGenerator(latent_dim=6, width=8)(z, labels)
+
+
+def test_projection_discriminator_adds_the_class_embedding_inner_product_to_the_dcgan_logit():
+    d = DCGANDiscriminator(channels=1, image_size=28, width=8, num_classes=10).eval()
+    x = torch.randn(3, 1, 28, 28)
+    labels = torch.tensor([0, 9, 4])
+    features = d.net[:-1](x)  # (3, 16, 7, 7): after the last LeakyReLU
+    expected = d.net[-1](features).view(-1) + (d.projection.weight[labels] * features.sum((2, 3))).sum(1)
+    assert torch.allclose(d(x, labels), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="pass labels"):
+        d(x)
+    head = DCGANDiscriminator(channels=1, image_size=28, width=8, num_classes=10, class_head="acgan",
+                              spectral_norm=True)
+    logits, classes = head(x)
+    assert logits.shape == (3,) and classes.shape == (3, 10)
+    assert nn.utils.parametrize.is_parametrized(head.classifier, "weight")
+    with pytest.raises(ValueError, match="class_head must be one of projection, acgan"):
+        DCGANDiscriminator(num_classes=10, class_head="aux")
+
+
+def test_unconditional_layers_and_checkpoint_keys_are_unchanged_by_conditioning():
+    # a DCGAN checkpoint from before conditional DCGANs existed still loads: same keys, same shapes
+    g, d = DCGANGenerator(width=8), DCGANDiscriminator(width=8)
+    assert [k for k in g.state_dict() if not k.startswith("net.")] == []
+    assert [k for k in d.state_dict() if not k.startswith("net.")] == []
+    assert g.net[0].in_channels == 100 and not hasattr(g, "embed")
+
+
+def test_conditional_init_is_seeded_with_an_n01_class_embedding():
+    data, model = DataConfig(), ModelConfig(width=8, num_classes=10)
+    a, b = build_generator(model, data, seed=4), build_generator(model, data, seed=4)
+    assert torch.equal(a.embed.weight, b.embed.weight)
+    assert a.embed.weight.std().item() == pytest.approx(1.0, abs=0.3)  # 10 x 100 draws
+    d = build_discriminator(model, data, seed=4)
+    assert d.projection.weight.std().item() == pytest.approx(0.02, rel=0.2)
+    # the unconditional draws are untouched by the new branches
+    plain = build_generator(ModelConfig(width=8), data, seed=4)
+    assert plain.net[0].weight.std().item() == pytest.approx(0.02, rel=0.05)

@@ -9,7 +9,7 @@ from torch import nn
 
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.fastgan import FastGANDiscriminator, FastGANGenerator
-from ganforge.models.layers import init_dcgan_weights, init_resnet_weights
+from ganforge.models.layers import CLASS_HEADS, init_dcgan_weights, init_resnet_weights
 from ganforge.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganforge.models.spectral import start_power_iteration
 from ganforge.models.stylegan import StyleGenerator, init_stylegan_weights
@@ -35,10 +35,10 @@ class Architecture:
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
-CLASS_HEADS = ResNetDiscriminator.CLASS_HEADS
 ARCHITECTURES.register("dcgan")(Architecture(
-    generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width),
-    discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout, m.spectral_norm),
+    generator=lambda m, d: DCGANGenerator(m.latent_dim, d.channels, d.image_size, m.width, m.num_classes),
+    discriminator=lambda m, d: DCGANDiscriminator(d.channels, d.image_size, m.width, m.dropout, m.spectral_norm,
+                                                  m.num_classes, m.class_head),
     init=init_dcgan_weights,
 ))
 ARCHITECTURES.register("resnet")(Architecture(

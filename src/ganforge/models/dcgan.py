@@ -8,6 +8,13 @@ a last stride-2 transposed conv to `channels` -> tanh. At 64x64 with width 64 th
 Discriminator: the mirror image, stride-2 4x4 convs with LeakyReLU(0.2) and optional dropout,
 BatchNorm on inner layers (not on the first), and a last conv to one *logit* per image: no
 sigmoid, the losses work on logits.
+
+Class-conditional (num_classes > 0), a conditional DCGAN (cGAN, Mirza & Osindero 2014): the
+generator joins a learnt class embedding to z (the first layer takes 2 x latent_dim channels), and
+the discriminator adds the projection of its last feature map, summed over positions, onto the
+class's embedding (Miyato & Koyama 2018), or with class_head="acgan" returns class logits from
+those summed features as well (Odena et al. 2017). Unconditional networks keep the layers (and
+checkpoint keys) they always had.
 """
 
 from __future__ import annotations
@@ -15,19 +22,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganforge.models.layers import upsampling_plan
+from ganforge.models.layers import ClassEmbedding, check_class_head, check_labels, upsampling_plan
 
 
 class DCGANGenerator(nn.Module):
-    """z: (N, latent_dim) float -> images (N, channels, image_size, image_size) in [-1, 1]."""
+    """z: (N, latent_dim) float, labels (N,) int when conditional -> images (N, channels,
+    image_size, image_size) in [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28, width: int = 64) -> None:
+    def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28, width: int = 64,
+                 num_classes: int = 0) -> None:
         super().__init__()
         start, stages = upsampling_plan(image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.num_classes = num_classes
+        if num_classes:
+            self.embed = ClassEmbedding(num_classes, latent_dim)
         c = width * 2 ** (stages - 1)
+        inputs = latent_dim * (2 if num_classes else 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, c, start, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
+            nn.ConvTranspose2d(inputs, c, start, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
         ]
         for _ in range(stages - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
@@ -35,22 +48,29 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        check_labels(labels, self.num_classes, z.shape[0])
+        if self.num_classes:  # soft labels (N, K) mix the class embeddings
+            y = labels.to(z.dtype) @ self.embed.weight if labels.ndim == 2 else self.embed(labels)
+            z = torch.cat([z, y], dim=1)
+        return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (N, channels, image_size, image_size) in [-1, 1] -> logits (N,).
+    """images (N, channels, image_size, image_size) in [-1, 1], labels (N,) with the projection
+    head -> logits (N,); with the AC-GAN head -> (logits (N,), class logits (N, num_classes)).
 
     With `spectral_norm`, every conv is spectrally normalised and the BatchNorm layers are left
     out (as in SNGAN): the two fight over the layers' scale.
     """
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.0,
-                 spectral_norm: bool = False) -> None:
+                 spectral_norm: bool = False, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
+        check_class_head(class_head)
         start, stages = upsampling_plan(image_size)
         self.channels, self.image_size = channels, image_size
+        self.num_classes, self.class_head = num_classes, class_head
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         layers += [nn.Dropout(dropout)] if dropout > 0 else []
@@ -62,7 +82,21 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Dropout(dropout)] if dropout > 0 else []
             c *= 2
         layers += [sn(nn.Conv2d(c, 1, start, 1, 0))]
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*layers)  # the features, then the last conv to one logit
+        if num_classes and class_head == "projection":
+            self.projection = sn(nn.Embedding(num_classes, c))
+        if num_classes and class_head == "acgan":
+            self.classifier = sn(nn.Linear(c, num_classes))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images).view(-1)
+    def forward(self, images: torch.Tensor,
+                labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if not self.num_classes:
+            return self.net(images).view(-1)
+        if self.class_head == "projection":
+            check_labels(labels, self.num_classes, images.shape[0])
+        features = self.net[:-1](images)
+        logits = self.net[-1](features).view(-1)
+        h = features.sum((2, 3))
+        if self.class_head == "projection":
+            return logits + (self.projection(labels) * h).sum(1)
+        return logits, self.classifier(h)

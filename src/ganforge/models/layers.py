@@ -20,6 +20,10 @@ def init_dcgan_weights(module: nn.Module, generator: torch.Generator | None = No
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02, generator=generator)
             nn.init.zeros_(m.bias)
+        elif isinstance(m, ClassEmbedding):  # N(0, 1), like z: the class weighs as much as the latent
+            m.weight.normal_(0.0, 1.0, generator=generator)
+        elif isinstance(m, nn.Embedding):  # the projection discriminator's class embedding, like a weight
+            nn.init.normal_(raw_weight(m), 0.0, 0.02, generator=generator)
 
 
 @torch.no_grad()
@@ -93,6 +97,14 @@ class ConditionalBatchNorm2d(nn.Module):
         else:
             scale, shift = self.scale[labels], self.shift[labels]
         return h * scale[:, :, None, None] + shift[:, :, None, None]
+
+
+CLASS_HEADS = ("projection", "acgan")  # how a conditional discriminator uses labels
+
+
+def check_class_head(class_head: str) -> None:
+    if class_head not in CLASS_HEADS:
+        raise ValueError(f"class_head must be one of {', '.join(CLASS_HEADS)}, got {class_head!r}")
 
 
 def check_labels(labels: torch.Tensor | None, num_classes: int, batch: int) -> None:

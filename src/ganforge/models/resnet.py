@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.models.layers import ClassEmbedding, ConditionalBatchNorm2d, check_labels, upsampling_plan
+from ganforge.models.layers import ClassEmbedding, ConditionalBatchNorm2d, check_class_head, check_labels, upsampling_plan
 
 
 def _identity(layer: nn.Module) -> nn.Module:
@@ -119,13 +119,10 @@ class ResNetDiscriminator(nn.Module):
     """images (N, channels, image_size, image_size), labels (N,) with the projection head ->
     logits (N,); with the AC-GAN head -> (logits (N,), class logits (N, num_classes))."""
 
-    CLASS_HEADS = ("projection", "acgan")
-
     def __init__(self, channels: int = 3, image_size: int = 32, width: int = 64, spectral_norm: bool = True,
                  attention_res: int | None = None, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
-        if class_head not in self.CLASS_HEADS:
-            raise ValueError(f"class_head must be one of {', '.join(self.CLASS_HEADS)}, got {class_head!r}")
+        check_class_head(class_head)
         self.num_classes, self.class_head = num_classes, class_head
         _, stages = upsampling_plan(image_size)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else _identity
