@@ -3,10 +3,11 @@ on the emoji set (64x64x3) for --minutes, then its final generator is scored wit
 clean mode) against one half of the set, beside the floor of the other half (issue 33).
 
     python benchmarks/quality_at_equal_time.py --minutes 10 --seeds 0
-    python benchmarks/quality_at_equal_time.py --minutes 60 --seeds 0
-    python benchmarks/quality_at_equal_time.py --minutes 60 --seeds 0,1,2 --candidates NAME   # the winner's seeds
-    python benchmarks/quality_at_equal_time.py --minutes 60 --limit 500 \\
-        --candidates sngan-small,sngan-small+ada,fastgan,fastgan+ada                          # small data
+    python benchmarks/quality_at_equal_time.py --minutes 60 --seeds 0 --jobs 2 --threads 1
+    python benchmarks/quality_at_equal_time.py --minutes 60 --seeds 0,1,2 --candidates NAME \\
+        --jobs 2 --threads 1                                                              # the winner's seeds
+    python benchmarks/quality_at_equal_time.py --minutes 60 --limit 500 --jobs 2 --threads 1 \\
+        --candidates sngan-small,sngan-small+ada,fastgan,fastgan+ada                      # small data
 
 Run it alone on the machine. Each run gets --minutes of wall time with --threads torch threads, and
 --jobs runs train at a time (default 1; `--jobs 2 --threads 1` on 2 cores gives each run one core,
@@ -111,6 +112,12 @@ def finished(run: Path, flags: list[str], args) -> dict | None:
     return record if same and (run / "checkpoints").is_dir() else None
 
 
+def say(line: str) -> None:
+    """One line to stdout in one write, so the lines of runs training side by side do not interleave."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def train_candidate(candidate: str, seed: int, args) -> tuple[Path, dict | str]:
     """Train one run in its own `ganforge train` process (or find it finished): (run folder, its
     record), or (run folder, why it failed)."""
@@ -118,16 +125,16 @@ def train_candidate(candidate: str, seed: int, args) -> tuple[Path, dict | str]:
     run = Path(args.out) / run_name(candidate, seed, args)
     record = finished(run, flags, args)
     if record is not None:
-        print(f"{run.name}: finished earlier ({record['wall_s']:.0f} s), scoring it again", flush=True)
+        say(f"{run.name}: finished earlier ({record['wall_s']:.0f} s), scoring it again")
         return run, record
     if run.exists():
-        print(f"{run.name}: unfinished or made with other flags; training it afresh", flush=True)
+        say(f"{run.name}: unfinished or made with other flags; training it afresh")
         shutil.rmtree(run)
     command = [sys.executable, "-m", "ganforge", "train", *flags, "--minutes", f"{args.minutes:g}",
                "--seed", str(seed), "--out", str(args.out), "--name", run.name, "--no-progress",
                "--sample-every", str(NEVER), "--checkpoint-every", str(NEVER), "--keep-checkpoints", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
-    print(f"{run.name}: {' '.join(command[2:])}", flush=True)
+    say(f"{run.name}: {' '.join(command[2:])}")
     started = time.monotonic()
     done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - started
@@ -170,7 +177,7 @@ def table(rows: list[dict], args, extractor_name: str) -> str:
     data = f"a fixed random {args.limit} emoji" if args.limit else "the whole set"
     at_a_time = "one run at a time" if args.jobs == 1 else f"{args.jobs} runs at a time"
     lines = [f"emoji {args.image_size}x{args.image_size}x{args.channels}, trained on {data}, {args.minutes:g} "
-             f"wall minutes per run ({args.threads} torch threads each, {at_a_time}); {fid} ({features}), precision and recall of n = "
+             f"wall minutes per run ({args.threads} torch thread{'s' if args.threads > 1 else ''} each, {at_a_time}); {fid} ({features}), precision and recall of n = "
              f"{args.n} samples against n emoji of one half of the set; floor: n of the other half", "",
              f"| candidate | seed | G steps | images seen | {fid} ↓ | floor {fid} | precision ↑ | recall ↑ | "
              "wall time |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -227,7 +234,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(os.cpu_count() or 1)  # scoring runs before or after the trainings, never beside them
     for folder in (args.out, args.figures):
         Path(folder).mkdir(parents=True, exist_ok=True)
     device = torch.device("cpu")
