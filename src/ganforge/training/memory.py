@@ -53,11 +53,13 @@ def check_training_memory(config: RunConfig) -> None:
     if shortfall is None:
         return
     m, d, t = config.model, config.data, config.train
-    what = (f"{flag('model.arch')} {m.arch} with {flag('model.width')} {m.width}, {flag('model.latent_dim')} "
+    classes = f"{flag('model.num_classes')} {m.num_classes}, " if m.num_classes else ""  # a class embedding each
+    what = (f"{flag('model.arch')} {m.arch} with {classes}{flag('model.width')} {m.width}, {flag('model.latent_dim')} "
             f"{m.latent_dim}, {flag('train.batch_size')} {t.batch_size} at {d.image_size} px")
     if needed is None:
         shortfall = "has layers too large to count (their sizes overflow 64 bits)"
-    raise ConfigError(f"{what} {shortfall}; use a smaller {flag('model.width')}, {flag('model.latent_dim')}, "
+    fewer = f"{flag('model.num_classes')}, " if m.num_classes else ""
+    raise ConfigError(f"{what} {shortfall}; use a smaller {fewer}{flag('model.width')}, {flag('model.latent_dim')}, "
                       f"{flag('train.batch_size')} or {flag('data.image_size')}")
 
 
