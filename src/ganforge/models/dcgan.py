@@ -50,9 +50,8 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(labels, self.num_classes, z.shape[0])
-        if self.num_classes:  # soft labels (N, K) mix the class embeddings
-            y = labels.to(z.dtype) @ self.embed.weight if labels.ndim == 2 else self.embed(labels)
-            z = torch.cat([z, y], dim=1)
+        if self.num_classes:
+            z = self.embed.join(z, labels)
         return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 

@@ -78,6 +78,12 @@ def init_resnet_weights(module: nn.Module, generator: torch.Generator | None = N
 class ClassEmbedding(nn.Embedding):
     """A generator's input class embedding (initialised N(0, 1) like the latent it joins)."""
 
+    def join(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """z (N, latent_dim) with the labels' embeddings joined: (N, 2 x latent_dim). Soft labels
+        (N, K) mix the class embeddings."""
+        y = labels.to(z.dtype) @ self.weight if labels.ndim == 2 else self(labels)
+        return torch.cat([z, y], dim=1)
+
 
 class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm whose scale and shift are looked up per class (de Vries et al. 2017; Miyato &

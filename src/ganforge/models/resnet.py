@@ -106,9 +106,8 @@ class ResNetGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(labels, self.num_classes, z.shape[0])
-        if self.embed is not None:  # soft labels (N, K) mix the class embeddings
-            y = labels.to(z.dtype) @ self.embed.weight if labels.ndim == 2 else self.embed(labels)
-            z = torch.cat([z, y], dim=1)
+        if self.embed is not None:
+            z = self.embed.join(z, labels)
         x = self.linear(z).view(z.shape[0], self.c0, self.start, self.start)
         for block in self.blocks:
             x = block(x, labels) if isinstance(block, UpBlock) else block(x)
