@@ -58,6 +58,7 @@ from ganforge.io.pictures import save_grid
 
 # name -> `ganforge train` flags added to the data's (see train_command). "default" names nothing,
 # so it is whatever `ganforge train` picks for colour images today.
+DCGAN_SN = ("--preset", "dcgan", "--width", "32", "--spectral-norm", "--loss", "hinge", "--ema-decay", "0.999")
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "dcgan": ("--preset", "dcgan"),
     "default": (),
@@ -66,6 +67,10 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "sngan-small+ada": ("--preset", "sngan-small", "--augment", "ada"),
     "fastgan": ("--preset", "fastgan"),
     "fastgan+ada": ("--preset", "fastgan", "--augment", "ada"),
+    # The DCGAN at width 32 with SNGAN's discriminator rules (spectral norm instead of BatchNorm,
+    # hinge loss; Miyato et al. 2018's "standard CNN") and an EMA of G: twice sngan-small's images/s.
+    "dcgan-sn": DCGAN_SN,
+    "dcgan-sn+ada": (*DCGAN_SN, "--augment", "ada"),
 }
 DEFAULT_CANDIDATES = ("dcgan", "default", "sngan-small+ada", "fastgan", "fastgan+ada")
 MARKER = "benchmark.json"
@@ -73,8 +78,9 @@ NEVER = 10**6  # steps between sample grids and checkpoints: none but the final 
 
 
 def data_flags(args) -> list[str]:
-    """The training data's flags, the same for every candidate."""
+    """The training data's flags and the precision, the same for every candidate."""
     flags = ["--dataset", "emoji", "--image-size", str(args.image_size), "--channels", str(args.channels)]
+    flags += ["--precision", args.precision] if args.precision != "fp32" else []
     flags += ["--data", str(args.data)] if args.data else []
     return flags + (["--limit", str(args.limit)] if args.limit else [])
 
@@ -95,10 +101,15 @@ def unavailable(flags: list[str]) -> str | None:
     return None
 
 
+def variant(args) -> str:
+    """What a run folder's and a table's name add for --limit and a precision other than fp32."""
+    return (f"_limit{args.limit}" if args.limit else "") + (f"_{args.precision}" if args.precision != "fp32" else "")
+
+
 def run_name(candidate: str, seed: int, args) -> str:
-    """A folder name: "sngan-small+ada", seed 0, 10 min, 64 px -> "sngan-small-ada_10min_64px_s0"."""
-    limit = f"_limit{args.limit}" if args.limit else ""
-    return f"{candidate.replace('+', '-')}_{args.minutes:g}min{limit}_{args.image_size}px_s{seed}"
+    """A folder name: "sngan-small+ada", seed 0, 10 min, 64 px -> "sngan-small-ada_10min_64px_s0"
+    (with --limit 500 --precision auto: "sngan-small-ada_10min_limit500_auto_64px_s0")."""
+    return f"{candidate.replace('+', '-')}_{args.minutes:g}min{variant(args)}_{args.image_size}px_s{seed}"
 
 
 def finished(run: Path, flags: list[str], args) -> dict | None:
@@ -177,7 +188,8 @@ def table(rows: list[dict], args, extractor_name: str) -> str:
     data = f"a fixed random {args.limit} emoji" if args.limit else "the whole set"
     at_a_time = "one run at a time" if args.jobs == 1 else f"{args.jobs} runs at a time"
     lines = [f"emoji {args.image_size}x{args.image_size}x{args.channels}, trained on {data}, {args.minutes:g} "
-             f"wall minutes per run ({args.threads} torch thread{'s' if args.threads > 1 else ''} each, {at_a_time}); {fid} ({features}), precision and recall of n = "
+             f"wall minutes per run ({args.threads} torch thread{'s' if args.threads > 1 else ''} each, {at_a_time}, "
+             f"precision {args.precision}); {fid} ({features}), precision and recall of n = "
              f"{args.n} samples against n emoji of one half of the set; floor: n of the other half", "",
              f"| candidate | seed | G steps | images seen | {fid} ↓ | floor {fid} | precision ↑ | recall ↑ | "
              "wall time |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -218,6 +230,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", help="The emoji package's folder [npm's global emoji-datasource-google].")
     parser.add_argument("--extractor", default="inception", choices=EXTRACTORS.names(),
                         help="Features of the scores (default: inception, clean mode; others for quick checks).")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                        help="Every run's --precision (default fp32, the earlier tables'; auto: bf16 where the "
+                             "CPU computes it natively, about twice the images/s there).")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="Torch threads of each run.")
     parser.add_argument("--jobs", type=int, default=1,
                         help="Runs that train at a time (default 1); keep jobs x threads <= the machine's cores.")
@@ -260,8 +275,7 @@ def main(argv: list[str] | None = None) -> str:
     order = {c: i for i, c in enumerate(candidates)}
     rows.sort(key=lambda r: (order[r["candidate"]], r.get("seed", -1)))
     text = table(rows, args, extractor.name)
-    limit = f"_limit{args.limit}" if args.limit else ""
-    path = Path(args.out) / f"table_{args.minutes:g}min{limit}_{args.image_size}px.md"
+    path = Path(args.out) / f"table_{args.minutes:g}min{variant(args)}_{args.image_size}px.md"
     path.write_text(text + "\n")
     print(f"\n{text}\n\nwrote {path}")
     return text

@@ -28,13 +28,21 @@ FASHION = {"name": "Fashion-MNIST (Debian dataset-fashion-mnist: 60,000 training
 COND_SNGAN = ("the cond-sngan preset at width 32: ResNet G with conditional BatchNorm and a class embedding joined "
               "to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at 1e-4 / 4e-4, mode seeking 0.1, "
               "EMA 0.999")
+COND_DCGAN = ("the cond-dcgan preset: the classic DCGAN (latent 100, transposed convs with BatchNorm and ReLU, tanh; "
+              "D strided convs with LeakyReLU 0.2; BCE with the non-saturating G loss; Adam 2e-4, beta1 0.5; batch 64) "
+              "with a learnt class embedding joined to z and a projection D (Miyato & Koyama 2018), MSGAN's "
+              "mode-seeking term at weight 1; bf16 autocast; samples from an EMA (0.999) of G's weights")
 
 
-def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float, **fields) -> dict:
-    """The recipe of a class-conditional cond-sngan model of a 28x28 data set (10 classes)."""
+def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float,
+                preset: str = "cond-sngan", **fields) -> dict:
+    """The recipe of a class-conditional model of a 28x28 data set (10 classes): cond-sngan at width 32
+    for --steps, or cond-dcgan for 40 epochs (--steps then names the step it was packed at)."""
     flag = "" if dataset == "mnist" else f" --dataset {dataset}"
-    return {"shape": "1x28x28, 10 classes", "data": data, "recipe": COND_SNGAN,
-            "train": f"OMP_NUM_THREADS=1 ganforge train --preset cond-sngan{flag} --width 32 --steps {{steps}} "
+    options = ("--width 32 --steps {steps}" if preset == "cond-sngan"
+               else "--steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16")
+    return {"shape": "1x28x28, 10 classes", "data": data, "recipe": COND_SNGAN if preset == "cond-sngan" else COND_DCGAN,
+            "train": f"OMP_NUM_THREADS=1 ganforge train --preset {preset}{flag} {options} "
                      f"--eval-every 2000 --eval-n 2000 --out runs/zoo --name {name} --no-progress",
             "extractor": extractor, "ref": dataset,
             "headline": {"metric": "conditional accuracy", "key": "conditional_accuracy", "unit": "fraction",
@@ -43,7 +51,7 @@ def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: 
 
 RECIPES = {
     "mnist-cond": conditional(
-        "mnist-cond", MNIST, "mnist", "mnist-classifier", 0.003,
+        "mnist-cond", MNIST, "mnist", "mnist-classifier", 0.003, preset="cond-dcgan",
         summary="Class-conditional MNIST digits: ask for a digit with --labels.",
         goals=["asked digit recognised in >= 99% of 10,000 balanced samples", "FD <= 3x the real-vs-real floor",
                "recall >= 0.8x the floor's"]),
@@ -58,9 +66,9 @@ RECIPES = {
         "data": MNIST,
         "recipe": "the classic DCGAN (Radford et al. 2016): latent 100, transposed convs with BatchNorm and ReLU, "
                   "tanh; D strided convs with LeakyReLU 0.2; BCE with the non-saturating G loss; Adam 2e-4, "
-                  "beta1 0.5; batch 64; samples from an EMA (0.999) of G's weights",
-        "train": "OMP_NUM_THREADS=1 ganforge train --steps {steps} --epochs 40 --ema-decay 0.999 --eval-every 2000 "
-                 "--eval-n 2000 --out runs/zoo --name mnist-dcgan --no-progress",
+                  "beta1 0.5; batch 64; bf16 autocast; samples from an EMA (0.999) of G's weights",
+        "train": "OMP_NUM_THREADS=1 ganforge train --steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16 "
+                 "--eval-every 2000 --eval-n 2000 --out runs/zoo --name mnist-dcgan --no-progress",
         "extractor": "mnist-classifier", "ref": "mnist",
         "headline": {"metric": "confident fraction (p >= 0.9)", "key": "confident fraction (p >= 0.9)",
                      "unit": "fraction", "tolerance": 0.005},

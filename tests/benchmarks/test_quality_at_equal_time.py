@@ -93,6 +93,18 @@ def test_a_run_counts_as_finished_only_for_its_flags_and_budget(tmp_path):
     assert bench.finished(run, flags, two)["wall_s"] == 601
 
 
+def test_a_precision_other_than_fp32_is_a_flag_of_every_run_and_in_its_name():
+    fp32 = bench.parse_args(["--minutes", "30"])
+    auto = bench.parse_args(["--minutes", "30", "--precision", "auto"])
+    assert "--precision" not in bench.data_flags(fp32)  # the earlier tables' runs keep their names and flags
+    assert bench.data_flags(auto)[-2:] == ["--precision", "auto"]
+    assert bench.run_name("dcgan-sn+ada", 1, fp32) == "dcgan-sn-ada_30min_64px_s1"
+    assert bench.run_name("dcgan-sn+ada", 1, auto) == "dcgan-sn-ada_30min_auto_64px_s1"
+    limited = bench.parse_args(["--minutes", "30", "--precision", "bf16", "--limit", "500"])
+    assert bench.run_name("default", 0, limited) == "default_30min_limit500_bf16_64px_s0"
+    assert bench.unavailable(bench.data_flags(auto) + list(bench.CANDIDATES["dcgan-sn+ada"])) is None
+
+
 def test_jobs_train_that_many_runs_at_a_time_in_order(monkeypatch):
     running, most, lock = [0], [0], threading.Lock()
 
