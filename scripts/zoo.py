@@ -67,7 +67,7 @@ RECIPES = {
         "recipe": "the classic DCGAN (Radford et al. 2016): latent 100, transposed convs with BatchNorm and ReLU, "
                   "tanh; D strided convs with LeakyReLU 0.2; BCE with the non-saturating G loss; Adam 2e-4, "
                   "beta1 0.5; batch 64; bf16 autocast; samples from an EMA (0.999) of G's weights",
-        "train": "OMP_NUM_THREADS=1 ganforge train --steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16 "
+        "train": "OMP_NUM_THREADS=1 ganforge train --steps {steps} --epochs 60 --ema-decay 0.999 --precision bf16 "
                  "--eval-every 2000 --eval-n 2000 --out runs/zoo --name mnist-dcgan --no-progress",
         "extractor": "mnist-classifier", "ref": "mnist",
         "headline": {"metric": "confident fraction (p >= 0.9)", "key": "confident fraction (p >= 0.9)",
