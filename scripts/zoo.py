@@ -153,8 +153,12 @@ def samples(name: str) -> None:
     gan = ganforge.load(name)
     n = 100 if gan.num_classes else 64
     images = gan.sample(n, seed=0)
-    save_grid(images, FIGURES / f"{name}_samples.png", nrow=gan.num_classes or 8,
-              upscale=max(1, 64 // images.shape[-1]))
+    path = save_grid(images, FIGURES / f"{name}_samples.png", nrow=gan.num_classes or 8,
+                     upscale=max(1, 64 // images.shape[-1]))
+    if images.shape[1] == 3:  # colour grids are stored with a 256-colour palette, as docs/figures/quality's
+        from PIL import Image
+
+        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
 
 
 def evaluate(name: str, n: int | None = None, seed: int = 0) -> None:
@@ -187,7 +191,7 @@ def evaluate(name: str, n: int | None = None, seed: int = 0) -> None:
 
 def curve(name: str, run: Path, every: int) -> None:
     """For a recipe scored in Inception features (no evaluation during training): FID of each kept
-    checkpoint whose step is a multiple of `every`, as `evaluate` scores the final one, written to
+    checkpoint whose step is a multiple of `every`, and of the last, as `evaluate` scores it, written to
     RUN/evaluations_fid.jsonl and RUN/evaluation_curves.png (which `pack` copies into the card)."""
     import ganforge
     from ganforge.io.checkpoint import list_checkpoints, read_meta
@@ -195,16 +199,17 @@ def curve(name: str, run: Path, every: int) -> None:
 
     recipe = RECIPES[name]
     records = []
-    for checkpoint in list_checkpoints(run / "checkpoints"):
+    checkpoints = list_checkpoints(run / "checkpoints")
+    for checkpoint in checkpoints:
         step = read_meta(checkpoint)["step"]
-        if step % every:
+        if step % every and checkpoint != checkpoints[-1]:
             continue
         report = ganforge.evaluate(checkpoint, ref=recipe["ref"], metrics=("fd",), n=recipe.get("n", 10_000),
                                    extractor=recipe["extractor"])
         records.append({"step": step, **{key: report.model[key] for key in report.model}})
         print(f"{name} step {step:,}: " + ", ".join(f"{k} {v:.2f}" for k, v in records[-1].items() if k != "step"))
     if not records:
-        raise SystemExit(f"{run}/checkpoints: no checkpoint at a multiple of {every} steps")
+        raise SystemExit(f"{run}/checkpoints: no checkpoints")
     (run / "evaluations_fid.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     plot_evaluation_curves(records, run / "evaluation_curves.png")
     print(f"wrote {run / 'evaluation_curves.png'}")
