@@ -55,9 +55,11 @@ from ganforge.evaluation.cache import default_cache_dir
 from ganforge.evaluation.inception import DEFAULT_FID_MODE
 from ganforge.evaluation.sources import emoji_reference
 from ganforge.io.pictures import save_grid
+from ganforge.presets import COLOUR_DEFAULT
 
 # name -> `ganforge train` flags added to the data's (see train_command). "default" names nothing,
-# so it is whatever `ganforge train` picks for colour images today.
+# so it is whatever `ganforge train` picks for colour images today (presets.COLOUR_DEFAULT; each
+# run's benchmark.json records which: sngan-small until 2026-12-07, then dcgan-sn).
 DCGAN_SN = ("--preset", "dcgan", "--width", "32", "--spectral-norm", "--loss", "hinge", "--ema-decay", "0.999")
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "dcgan": ("--preset", "dcgan"),
@@ -74,6 +76,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_CANDIDATES = ("dcgan", "default", "sngan-small+ada", "fastgan", "fastgan+ada")
 MARKER = "benchmark.json"
+LEGACY_DEFAULT = "sngan-small"  # the colour default of the runs whose benchmark.json predates "colour_default"
 NEVER = 10**6  # steps between sample grids and checkpoints: none but the final ones, which cost the same for all
 
 
@@ -119,7 +122,8 @@ def finished(run: Path, flags: list[str], args) -> dict | None:
         return None
     record = json.loads(marker.read_text())
     same = (record.get("flags") == flags and record.get("minutes") == args.minutes
-            and record.get("threads") == args.threads and record.get("jobs", 1) == args.jobs)
+            and record.get("threads") == args.threads and record.get("jobs", 1) == args.jobs
+            and ("--preset" in flags or record.get("colour_default", LEGACY_DEFAULT) == COLOUR_DEFAULT))
     return record if same and (run / "checkpoints").is_dir() else None
 
 
@@ -158,7 +162,7 @@ def train_candidate(candidate: str, seed: int, args) -> tuple[Path, dict | str]:
         return run, f"stopped after {wall:.0f} s of its {60 * args.minutes:.0f}"
     record = {"candidate": candidate, "seed": seed, "flags": flags, "minutes": args.minutes,
               "wall_s": round(wall, 1), "threads": args.threads, "jobs": args.jobs, "torch": torch.__version__,
-              "finished": datetime.now().isoformat(timespec="seconds")}
+              "colour_default": COLOUR_DEFAULT, "finished": datetime.now().isoformat(timespec="seconds")}
     (run / MARKER).write_text(json.dumps(record, indent=1) + "\n")
     return run, record
 

@@ -4,6 +4,7 @@ import torch
 import ganforge
 from ganforge.cli.main import main
 from ganforge.config import build_config
+from ganforge.errors import ConfigError
 from ganforge.presets import PRESETS
 
 TINY = ["--dataset", "shapes", "--image-size", "16", "--channels", "3", "--limit", "32", "--width", "8",
@@ -38,3 +39,15 @@ def test_presets_command_lists_them(capsys):
     out = capsys.readouterr().out
     assert all(name in out for name in PRESETS.names()) and "spectral_norm=True" in out
     assert main(["train", "--preset", "biggan"]) == 2
+
+
+def test_dcgan_sn_is_the_benchmarked_dcgan_sn_ada_candidate_and_augment_none_turns_ada_off():
+    # benchmarks/quality_at_equal_time.py's "dcgan-sn+ada": the classic DCGAN preset and these flags.
+    flags = {"model.width": 32, "model.spectral_norm": True, "train.loss": "hinge", "train.ema_decay": 0.999,
+             "train.augment": "ada"}
+    assert build_config(preset="dcgan-sn") == build_config(preset="dcgan", overrides=flags)
+    plain = build_config(preset="dcgan-sn", overrides={"train.augment": "none"})
+    assert plain.train.augment is None and plain.model.spectral_norm
+    assert build_config(preset="fastgan", overrides={"train.augment": "none"}).train.augment is None
+    with pytest.raises(ConfigError, match="--augment-p has no effect without --augment"):
+        build_config(preset="fastgan", overrides={"train.augment": "none", "train.augment_p": 0.5})

@@ -69,6 +69,9 @@ def _check_resolution(size: int) -> None:
                           f"pictures of other sizes are resized to it)")
 
 
+NO_AUGMENT = "none"  # --augment none: no augmentation, whatever the preset or config file had
+
+
 def _check_augment(policy: str | None) -> None:
     try:
         parse_policy(policy)
@@ -189,7 +192,8 @@ class TrainConfig:
                                       **FRACTION)
     augment: str | None = setting(None, "DiffAugment policy for everything D sees, e.g. color,translation,cutout; "
                                         "ada: those three with ADA's adaptive probability (Karras et al. 2020), "
-                                        "ada,OPS: OPS with it.", check=_check_augment)
+                                        "ada,OPS: OPS with it; none: no augmentation (turns a preset's off).",
+                            check=_check_augment)
     augment_p: float | None = setting(None, "Probability of each augmentation per image: fixed, or ADA's start "
                                             "(default: 1 for a policy, 0 for ada).", requires="train.augment",
                                       low=0.0, high=1.0)
@@ -378,7 +382,7 @@ def build_config(base: Path | None = None, preset: str | None = None,
         section, name = key.split(".", 1)
         if section not in raw or name not in raw[section]:
             raise ConfigError(f"unknown setting {key!r}")
-        raw[section][name] = value
+        raw[section][name] = None if key == "train.augment" and value == NO_AUGMENT else value
     config = RunConfig.from_dict(raw, source="command line" if overrides else "config")
     for key in overrides:
         missing = unmet(schema_field(key).setting.requires, lambda needed: _get(config, needed), flag)

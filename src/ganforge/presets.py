@@ -37,9 +37,9 @@ PRESETS.register("sngan")(Preset(
 ))
 PRESETS.register("sngan-small")(Preset(
     "The sngan preset at width 16 (16 channels in G's last and D's first layer): at 64 px it makes "
-    "more steps per minute than the DCGAN. The default for colour images of 32 px and more: the best of the "
-    "recipes compared on colour shapes and digit scenes at equal CPU time (docs/training.md, "
-    "\"Colour data\").",
+    "more steps per minute than the classic DCGAN. The best of the recipes compared on colour shapes and digit "
+    "scenes at equal CPU time (docs/training.md, \"Colour data\"), and the default for colour images until "
+    "dcgan-sn.",
     {**SNGAN, "model": {**SNGAN["model"], "width": 16}},
 ))
 PRESETS.register("wgan-gp")(Preset(
@@ -88,11 +88,22 @@ PRESETS.register("fastgan")(Preset(
      "train": {"loss": "hinge", "ema_decay": 0.999, "augment": "color,translation,cutout"}},
 ))
 
-# The recipe a run on colour images starts from when no preset or config is named: the winner of
-# benchmarks/colour_default.py (docs/training.md, "Colour data"). Grayscale and small images keep
-# the classic DCGAN defaults: on MNIST it beats the other unconditional presets at equal CPU time
-# (docs/training.md, "Evidence: MNIST").
-COLOUR_DEFAULT = "sngan-small"
+PRESETS.register("dcgan-sn")(Preset(
+    "The DCGAN at width 32 (32 channels in G's last and D's first layer) with SNGAN's discriminator rules: "
+    "spectral norm in D instead of BatchNorm and hinge loss (Miyato et al. 2018's \"standard CNN\"), an EMA of G, "
+    "and ADA (Karras et al. 2020) on everything D sees (--augment none turns it off). About twice sngan-small's "
+    "steps per CPU-minute at 64 px. The default for colour images of 32 px and more: the best of the recipes "
+    "compared on real colour images (emoji) at equal CPU time (docs/training.md, \"A real colour set: emoji\").",
+    {"model": {"arch": "dcgan", "width": 32, "spectral_norm": True},
+     "train": {"loss": "hinge", "ema_decay": 0.999, "augment": "ada"}},
+))
+
+# The recipe a run on colour images starts from when no preset or config is named: chosen on real
+# colour images by benchmarks/quality_at_equal_time.py (docs/training.md, "A real colour set: emoji";
+# before it, sngan-small, the winner of benchmarks/colour_default.py on procedural shapes). Grayscale
+# and small images keep the classic DCGAN defaults: on MNIST it beats the other unconditional presets
+# at equal CPU time (docs/training.md, "Evidence: MNIST").
+COLOUR_DEFAULT = "dcgan-sn"
 COLOUR_MIN_SIZE = 32
 
 

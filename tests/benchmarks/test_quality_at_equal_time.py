@@ -80,7 +80,8 @@ def test_a_run_counts_as_finished_only_for_its_flags_and_budget(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     flags = bench.data_flags(args)
     assert "--limit" in flags and bench.finished(run, flags, args) is None  # no record: unfinished
-    record = {"flags": flags, "minutes": 10.0, "wall_s": 601, "threads": args.threads}  # no "jobs": one at a time
+    record = {"flags": flags, "minutes": 10.0, "wall_s": 601, "threads": args.threads,  # no "jobs": one at a time
+              "colour_default": bench.COLOUR_DEFAULT}
     (run / bench.MARKER).write_text(json.dumps(record))
     assert bench.finished(run, flags, args)["wall_s"] == 601
     assert bench.finished(run, flags + ["--augment", "ada"], args) is None
@@ -91,6 +92,13 @@ def test_a_run_counts_as_finished_only_for_its_flags_and_budget(tmp_path):
     assert bench.finished(run, flags, two) is None
     (run / bench.MARKER).write_text(json.dumps({**record, "jobs": 2}))
     assert bench.finished(run, flags, two)["wall_s"] == 601
+    # "default" (no --preset) trained under another colour default is another recipe; a named preset is not
+    for made_under in ({"colour_default": "stylegan2-lite"}, {}):  # {}: a record from before the field (sngan-small)
+        old = {key: value for key, value in record.items() if key != "colour_default"} | made_under
+        (run / bench.MARKER).write_text(json.dumps(old))
+        assert bench.finished(run, flags, args) is None
+        (run / bench.MARKER).write_text(json.dumps({**old, "flags": flags + ["--preset", "fastgan"]}))
+        assert bench.finished(run, flags + ["--preset", "fastgan"], args)["wall_s"] == 601
 
 
 def test_a_precision_other_than_fp32_is_a_flag_of_every_run_and_in_its_name():

@@ -165,17 +165,19 @@ FOLDER_TINY = ["--steps", "1", "--batch-size", "4", "--width", "8", "--latent-di
 
 
 def test_train_folder_reads_the_pictures_shape(tmp_path, capsys):
-    """48 px colour pictures: 3 channels at 64 px (the resolution nearest 48 in ratio), hence sngan-small,
+    """48 px colour pictures: 3 channels at 64 px (the resolution nearest 48 in ratio), hence the colour default,
     said in one line; today the run silently became 1x28x28 grayscale DCGAN."""
     data = _picture_folder(tmp_path / "colour48", 6, 48, colour=True)
     code, out, err = run_cli(capsys, "train", "--dataset", "folder", "--data", data, *FOLDER_TINY,
                              "--out", tmp_path / "runs", "--name", "c")
     assert code == 0, err
     config = json.loads((tmp_path / "runs" / "c" / "config.json").read_text())
-    assert (config["data"]["channels"], config["data"]["image_size"], config["model"]["arch"]) == (3, 64, "resnet")
+    model = config["model"]
+    assert (config["data"]["channels"], config["data"]["image_size"], model["arch"], model["spectral_norm"]) == (
+        3, 64, "dcgan", True)
     line = next(line for line in out.splitlines() if line.startswith(str(data)))
     assert "colour pictures, median short side 48 px (all 6 sampled) -> --channels 3 --image-size 64" in line
-    assert "resized and centre-cropped to 64x64" in line and "--preset sngan-small" in out
+    assert "resized and centre-cropped to 64x64" in line and "--preset dcgan-sn" in out
 
 
 def test_train_folder_flags_win_and_gray_rgb_files_are_grayscale(tmp_path, capsys):
