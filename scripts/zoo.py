@@ -34,7 +34,8 @@ DCGAN_SN = ("the DCGAN at width 32 (latent 100, transposed convs with BatchNorm 
             "discriminator rules: spectral norm on every D layer instead of BatchNorm, LeakyReLU 0.2, hinge loss "
             "(Miyato et al. 2018); Adam 2e-4, beta1 0.5; batch 64; ADA (Karras et al. 2020: colour, translation and "
             "cutout, p steered by r_t = E[sign D(real)] towards 0.6) on everything D sees; bf16 autocast; samples "
-            "from an EMA (0.999) of G's weights. The recipe that won the 20-minute emoji table (docs/training.md)")
+            "from an EMA (0.999) of G's weights. The recipe of the 20-minute emoji tables that became the colour "
+            "default, --preset dcgan-sn (docs/training.md)")
 
 COND_SNGAN = ("the cond-sngan preset at width 32: ResNet G with conditional BatchNorm and a class embedding joined "
               "to z, projection D with spectral norm, hinge loss, Adam (0, 0.9) at 1e-4 / 4e-4, mode seeking 0.1, "
