@@ -26,9 +26,10 @@ EPILOG = f"""\b
 Which recipe: grayscale images and images under {COLOUR_MIN_SIZE} px (MNIST, Fashion-MNIST) start from the
 classic DCGAN (the defaults shown above); colour images of {COLOUR_MIN_SIZE} px and more (--channels 3: folders,
 shapes, scenes, emoji) from --preset {COLOUR_DEFAULT}: the classic DCGAN's discriminator wins outright
-there, and this recipe made the most recognisable emoji per CPU-minute (docs/training.md, "A real colour
-set: emoji"). A named --preset or --config replaces that choice; flags override either. --dataset folder without --channels / --image-size reads
-them from the pictures (colour or gray; the supported size nearest theirs) and says so in one line.
+there, and this recipe made the most recognisable emoji per CPU-minute (docs/training.md, "A real
+colour set: emoji"). A named --preset or --config replaces that choice; flags override either.
+--dataset folder without --channels / --image-size reads them from the pictures (colour or gray; the
+supported size nearest theirs) and says so in one line.
 \b
 Stops at the first of --steps, --epochs, --minutes reached (default: 5 epochs).
 Several processes: torchrun --nproc_per_node N -m ganforge.cli.main train ... (--batch-size is global).
