@@ -45,8 +45,8 @@ COLLAPSE_DROP, COLLAPSE_REACHED = 0.5, 0.3
 NO_PROGRESS_EVALS = 3
 
 ADVICE = {
-    "d-domination": "the discriminator wins outright; try a stabilised preset (--preset sngan-small, sngan or "
-                    "stylegan2-lite), --augment color,translation,cutout, --penalty r1, or a lower --lr-d",
+    "d-domination": "the discriminator wins outright; try a stabilised preset (--preset dcgan-sn, sngan-small, "
+                    "sngan or stylegan2-lite), --augment ada, --penalty r1, or a lower --lr-d",
     "vanishing-gradients": "the generator gets almost no gradient; use --loss nonsaturating (not minimax), and the "
                            "remedies for a dominating discriminator (--penalty r1, --spectral-norm, a preset)",
     "exploding-gradients": "NaN risk; lower --lr, add --penalty r1 or gp, or --spectral-norm",
