@@ -113,7 +113,7 @@ def test_a_winning_discriminator_is_named(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         run = train(tiny_run(tmp_path, optim={"lr_g": 1e-6, "lr_d": 2e-3}), progress=False)
     assert [check for check, _ in events_of(run)] == ["d-domination"]
-    assert "health: d-domination at step" in caplog.text and "--preset sngan" in caplog.text
+    assert "health: d-domination at step" in caplog.text and "--preset dcgan-sn" in caplog.text
 
 
 def test_saturating_loss_vanishes_and_exploding_critic_diverges(tmp_path):
