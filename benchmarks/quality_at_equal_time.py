@@ -177,7 +177,7 @@ def score(run: Path, record: dict, real, extractor, args) -> dict:
     """FID, precision, recall of the run's final generator; its 8x8 grid to FIGURES/<run>.png."""
     gan = ganforge.load(run)
     report = evaluate_features(gan.sample(args.n, seed=0), real, extractor, ("fd", "prdc"))
-    save_grid(gan.sample(64, seed=1), Path(args.figures) / f"{run.name}.png", nrow=8)
+    save_grid(gan.sample(64, seed=1), Path(args.figures) / f"{run.name}.png", nrow=8, palette=True)
     t = gan.config.train
     scores = lambda values: {"fd": values[extractor.fd_name], "precision": values["precision"],  # noqa: E731
                              "recall": values["recall"]}

@@ -154,12 +154,8 @@ def samples(name: str) -> None:
     gan = ganforge.load(name)
     n = 100 if gan.num_classes else 64
     images = gan.sample(n, seed=0)
-    path = save_grid(images, FIGURES / f"{name}_samples.png", nrow=gan.num_classes or 8,
-                     upscale=max(1, 64 // images.shape[-1]))
-    if images.shape[1] == 3:  # colour grids are stored with a 256-colour palette, as docs/figures/quality's
-        from PIL import Image
-
-        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+    save_grid(images, FIGURES / f"{name}_samples.png", nrow=gan.num_classes or 8,
+              upscale=max(1, 64 // images.shape[-1]), palette=True)
 
 
 def evaluate(name: str, n: int | None = None, seed: int = 0) -> None:

@@ -31,6 +31,17 @@ def test_png_and_npy_round_trips(tmp_path):
     assert np.abs(back.astype(float) / 127.5 - 1 - images[1].permute(1, 2, 0).numpy()).max() <= 0.5 / 127.5 + 1e-6
 
 
+def test_a_palette_grid_keeps_few_colours_exactly_and_leaves_gray_alone(tmp_path):
+    colours = torch.tensor([[-1.0, -1.0, 1.0], [1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # blue, orange, a green
+    images = colours[torch.arange(6) % 3][:, :, None, None].expand(6, 3, 4, 4)
+    save_grid(images, tmp_path / "p.png", nrow=3, palette=True)
+    saved = Image.open(tmp_path / "p.png")
+    assert saved.mode == "P"  # 4 colours (3 + the black padding) fit the palette exactly
+    assert np.array_equal(np.asarray(saved.convert("RGB")), make_grid(images, 3).permute(1, 2, 0).numpy())
+    save_grid(images[:, :1], tmp_path / "g.png", palette=True)
+    assert Image.open(tmp_path / "g.png").mode == "L"
+
+
 def test_make_grid_needs_a_batch_of_images():
     with pytest.raises(ValueError, match=r"expected \(N, C, H, W\) images, got shape \(3, 4, 4\)"):
         make_grid(torch.zeros(3, 4, 4))
