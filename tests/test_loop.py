@@ -5,7 +5,7 @@ import signal
 import pytest
 import torch
 
-from ganforge.loop import Hook, Loop, RootEpsAdam, Window, adam
+from ganforge.loop import Hook, Loop, RootEpsAdam, Window, adam, linear_decay, set_lr
 
 
 def test_records_average_each_window_and_the_last_partial_one():
@@ -109,3 +109,19 @@ def test_root_eps_adam_state_round_trips():
         param.grad = torch.tensor([0.5, 0.5, -1.0, 2.0])
         opt.step()
     assert torch.equal(p, q)
+
+
+def test_linear_decay_by_hand():
+    # start 6, total 10: steps 0-5 whole rate, then 4/4, 3/4, 2/4, 1/4 (step 9, the last), 0 past it.
+    assert [linear_decay(s, 6, 10) for s in range(11)] == [1, 1, 1, 1, 1, 1, 1.0, 0.75, 0.5, 0.25, 0.0]
+    assert linear_decay(0, 0, 1) == 1.0
+    for start, total in ((5, 5), (-1, 5), (6, 5)):
+        with pytest.raises(ValueError, match="0 <= start < total"):
+            linear_decay(0, start, total)
+
+
+def test_set_lr_sets_every_group():
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))
+    opt = adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    set_lr(opt, 0.02)
+    assert [g["lr"] for g in opt.param_groups] == [0.02, 0.02]

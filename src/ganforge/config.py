@@ -171,6 +171,10 @@ class OptimConfig:
     lr_d: float = setting(2e-4, "Discriminator learning rate (Adam).", most=10, **POSITIVE)
     beta1: float = setting(0.5, "Adam beta1.", **FRACTION)
     beta2: float = setting(0.999, "Adam beta2.", **FRACTION)
+    lr_decay_from: int | None = setting(None, "Both learning rates fall linearly from this generator step to 0 at the "
+                                              "last (--steps or --epochs): annealing, e.g. over a run's last "
+                                              "quarter. With --resume it may be given (at or after the run's step).",
+                                        low=0, most=MAX_STEPS)
 
     def validate(self) -> None:
         check_section(self, "optim", describe)
@@ -289,6 +293,13 @@ class RunConfig:
         if shortfall:
             raise ConfigError(f"{describe('train.eval_n')}: {t.eval_n:,} samples of {self.data.channels}x{size}x{size} "
                               f"{shortfall}")
+        decay = self.optim.lr_decay_from
+        if decay is not None and t.steps is None and t.epochs is None:
+            raise ConfigError(f"{flag('optim.lr_decay_from')} needs {flag('train.steps')} or {flag('train.epochs')}: "
+                              "the rates reach 0 at the last step")
+        if decay is not None and t.steps is not None and decay >= t.steps:
+            raise ConfigError(f"{describe('optim.lr_decay_from')} ({decay}) must be below {describe('train.steps')} "
+                              f"({t.steps}), where the rates reach 0")
         return self
 
     def to_dict(self) -> dict[str, Any]:

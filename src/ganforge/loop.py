@@ -39,6 +39,21 @@ def adam(parameters: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), 
     return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True, **options)
 
 
+def linear_decay(step: int, start: int, total: int) -> float:
+    """The learning-rate factor of step `step` (0-based) under a linear decay that begins at `start`
+    and reaches 0 at `total`: 1 before `start`, then (total - step) / (total - start); so the
+    step at `start` still takes the whole rate and the last step (total - 1) 1 / (total - start)."""
+    if not 0 <= start < total:
+        raise ValueError(f"linear decay needs 0 <= start < total, got start={start}, total={total}")
+    return 1.0 if step < start else max(0.0, (total - step) / (total - start))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group of `optimizer` at learning rate `lr`."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 class RootEpsAdam(torch.optim.Optimizer):
     """Adam with an epsilon inside the square root as well:
         p <- p - lr * m_hat / (sqrt(v_hat + eps_root) + eps)

@@ -104,7 +104,9 @@ def test_gradient_accumulation_from_the_cli(tmp_path, capsys):
 
 def test_resume_takes_only_stop_flags(run_dir, capsys):
     code, _, err = run_cli(capsys, "train", "--resume", run_dir, "--lr", "0.1")
-    assert code == 2 and "only --steps/--epochs/--minutes may be given with it, not --lr" in err
+    assert code == 2 and "only --steps/--epochs/--minutes and --lr-decay-from may be given with it, not --lr" in err
+    code, _, err = run_cli(capsys, "train", "--resume", run_dir, "--lr-decay-from", "1")  # before the run's step
+    assert code == 2 and "--lr-decay-from 1 is before the run's step" in err
 
 
 def test_sample_bad_output_name(run_dir, tmp_path, capsys):

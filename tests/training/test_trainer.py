@@ -97,6 +97,56 @@ def test_epochs_count_batches(tmp_path):
     assert trainer.total_steps() == 12
 
 
+def test_lr_decay_falls_linearly_to_the_last_step(tmp_path):
+    # 6 steps, decay from step 2: scales 1, 1, 4/4, 3/4, 2/4, 1/4; logged as lr_scale (window means of 2).
+    config = tiny_config(tmp_path, steps=6)
+    config.optim.lr_decay_from, config.optim.lr_d = 2, 4e-4
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    assert [trainer.lr_scale(s) for s in range(6)] == [1, 1, 1, 0.75, 0.5, 0.25]
+    run = trainer.fit()
+    trainer.close()
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [pytest.approx(2e-4 * 0.25)]
+    assert [g["lr"] for g in trainer.opt_d.param_groups] == [pytest.approx(4e-4 * 0.25)]
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr_scale"] for r in records] == [1.0, 0.875, 0.375]
+    assert "lr_scale" not in json.loads((train(tiny_config(tmp_path / "b", steps=2), progress=False)
+                                         / "metrics.jsonl").read_text().splitlines()[0])
+
+
+def test_lr_decay_needs_a_last_step_before_it(tmp_path):
+    with pytest.raises(ConfigError, match="--lr-decay-from needs --steps or --epochs"):
+        config = tiny_config(tmp_path, steps=None, minutes=1.0)
+        config.optim.lr_decay_from = 2
+        config.validate()
+    config = tiny_config(tmp_path, steps=6)
+    config.optim.lr_decay_from = 6
+    with pytest.raises(ConfigError, match=r"lr-decay-from.*\(6\) must be below .*steps.*\(6\)"):
+        config.validate()
+    config = tiny_config(tmp_path, steps=None, epochs=1.5)  # 12 steps, known once the data is
+    config.optim.lr_decay_from = 12
+    with pytest.raises(ConfigError, match=r"\(12\) must be below the run's last step \(12, from --steps / --epochs\)"):
+        Trainer(config, tmp_path / "run", progress=False)
+
+
+def test_a_plateaued_run_resumed_with_lr_decay_is_the_run_started_with_it(tmp_path):
+    # 4 steps without decay, then resumed to 8 with decay from step 4 == 8 steps straight with it.
+    config = tiny_config(tmp_path / "a", steps=8)
+    config.optim.lr_decay_from = 4
+    straight = train(config, progress=False)
+    half = train(tiny_config(tmp_path / "b", steps=4), progress=False)
+    with pytest.raises(ConfigError, match="--lr-decay-from 3 is before the run's step 4"):
+        resume(half, steps=8, lr_decay_from=3, progress=False)
+    resumed = resume(half, steps=8, lr_decay_from=4, progress=False)
+    wa, wb = weights(straight), weights(resumed)
+    assert all(torch.equal(wa[net][k], wb[net][k]) for net in wa for k in wa[net])
+    assert ckpt.read_config(ckpt.find_checkpoint(resumed)).optim.lr_decay_from == 4
+    # The decay is under way since step 4: a new last step or start would change the rates of steps made.
+    with pytest.raises(ConfigError, match="decayed since step 4 towards 0 at step 8; a new last step \\(10\\)"):
+        resume(resumed, steps=10, progress=False)
+    with pytest.raises(ConfigError, match="decayed since step 4; --lr-decay-from 9 would change them"):
+        resume(resumed, steps=10, lr_decay_from=9, progress=False)
+
+
 def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     config = tiny_config(tmp_path, steps=20, log_every=5, checkpoint_every=5)
     trainer = Trainer(config, tmp_path / "run", progress=False)

@@ -47,7 +47,7 @@ from ganforge.device import random_state, resolve_precision, restore_random_stat
 from ganforge.decoding import load_tensors
 from ganforge.errors import CheckpointError, InputError
 from ganforge.io.atomic import atomic_write_bytes, torch_bytes
-from ganforge.loop import Hook, Loop, RootEpsAdam
+from ganforge.loop import Hook, Loop, RootEpsAdam, linear_decay, set_lr
 from ganforge.metrics.detection import confusion_matrix
 from ganforge.models.mlp import KPlusOneDiscriminator, MLPImageGenerator
 from ganforge.training.ema import EMA
@@ -290,10 +290,9 @@ def train_semi_supervised(train_images: torch.Tensor, train_labels: torch.Tensor
     b = s.batch_size
 
     def step(index: int) -> dict[str, torch.Tensor]:
-        scale = 1.0 if index < decay_from else (steps - index) / (steps - decay_from)
+        scale = linear_decay(index, decay_from, steps) if decay_from < steps else 1.0
         for opt in (opt_d, opt_g):
-            for group in opt.param_groups:
-                group["lr"] = s.lr * scale
+            set_lr(opt, s.lr * scale)
         d.train()
         g.train()
         pick = streams["labelled"].next().to(device)

@@ -111,13 +111,13 @@ def train(config_file: Path | None, preset: str | None, resume: Path | None, dis
     if resume is not None:
         stops = {f"train.{name}" for name in STOP_FIELDS}
         extra = sorted({f"--{name.replace('_', '-')}" for name, value in flags.items() if value is not None}
-                       - {f"--{name}" for name in STOP_FIELDS})
+                       - {f"--{name}" for name in STOP_FIELDS} - {"--lr-decay-from"})
         if extra or config_file or preset:
             raise click.UsageError(f"--resume continues the saved config; only --steps/--epochs/--minutes "
-                                   f"may be given with it, not {', '.join(extra) or '--config'}")
+                                   f"and --lr-decay-from may be given with it, not {', '.join(extra) or '--config'}")
         given = {key.split(".", 1)[1]: overrides.get(key) for key in sorted(stops)}
         run_dir = resume_run(resume, given["steps"], given["epochs"], given["minutes"], progress=not no_progress,
-                             discard_newer=discard_newer)
+                             discard_newer=discard_newer, lr_decay_from=overrides.get("optim.lr_decay_from"))
     else:
         if discard_newer:
             raise click.UsageError("--discard-newer goes with --resume")

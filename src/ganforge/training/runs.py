@@ -34,7 +34,7 @@ def train(config: RunConfig, progress: bool = True, dataset: ImageTensorDataset 
 def resume(path: str | Path, steps: int | None = None, epochs: float | None = None,
            minutes: float | None = None, progress: bool = True,
            dataset: ImageTensorDataset | None = None, evaluator_factory: EvaluatorFactory = periodic_evaluator,
-           discard_newer: bool = False) -> Path:
+           discard_newer: bool = False, lr_decay_from: int | None = None) -> Path:
     """Continue a run from its latest checkpoint (or the given checkpoint folder) in its own run folder.
 
     New stop conditions replace the saved ones when given; steps/epochs count from the start of
@@ -42,7 +42,10 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
     checkpoint older than others in the run starts a new timeline from it, which deletes the newer
     checkpoints and log lines: that is refused unless `discard_newer`. A checkpoint folder outside
     a run folder (not RUN/checkpoints/step_* or RUN/best/step_*) has no run to continue: refused.
-    The run's lock is held before any of this is decided.
+    The run's lock is held before any of this is decided. `lr_decay_from` starts the learning
+    rates' linear decay at that step, at or after the run's step (a plateaued run annealed); the
+    steps already made are then those of a run started with it, which a decay already under way
+    (the saved one begun before the run's step) would not allow, nor a new last step during it.
     """
     checkpoint = ckpt.find_checkpoint(path)
     if checkpoint.parent.name not in (ckpt.CHECKPOINTS_DIR, BEST_DIR):
@@ -58,11 +61,15 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
                                  f"{names}; resume {run_dir} to continue from the latest, or allow it with "
                                  "--discard-newer (discard_newer=True)")
         config = ckpt.read_config(checkpoint)
+        saved_decay = config.optim.lr_decay_from
         given = steps is not None or epochs is not None or minutes is not None
         if given:
             config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
+        if lr_decay_from is not None:
+            config.optim = replace(config.optim, lr_decay_from=lr_decay_from)
         trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
         trainer.load_checkpoint(checkpoint)
+        _check_decay_resumes(trainer, saved_decay, lr_decay_from, ckpt.read_config(checkpoint), run_dir)
         total = trainer.total_steps()
         if total is not None and total <= trainer.step:
             trainer.close()
@@ -72,6 +79,25 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
                               f"{total} (steps and epochs count from the start of the run); give a later "
                               "--steps or --epochs, or --minutes")
         return _fit(trainer)
+
+
+def _check_decay_resumes(trainer: Trainer, saved: int | None, given: int | None, saved_config: RunConfig,
+                         run_dir: Path) -> None:
+    """The learning rates of the steps already made must not change on resume (see `resume`)."""
+    step = trainer.step
+    problem = None
+    if given is not None and given < step:
+        problem = f"--lr-decay-from {given} is before the run's step {step}: the rates of steps already made would change"
+    elif given is not None and saved is not None and saved < step and given != saved:
+        problem = f"the run's learning rates have decayed since step {saved}; --lr-decay-from {given} would change them"
+    elif saved is not None and saved < step:
+        old = Trainer.total_steps_of(saved_config, len(trainer.dataset))
+        if trainer.total_steps() != old:
+            problem = (f"the run's learning rates have decayed since step {saved} towards 0 at step {old}; a new last "
+                       f"step ({trainer.total_steps()}) would change the rates of steps already made")
+    if problem is not None:
+        trainer.close()
+        raise ConfigError(f"--resume {run_dir}: {problem}")
 
 
 def _fit(trainer: Trainer) -> Path:

@@ -34,7 +34,7 @@ from ganforge.evaluation import periodic_evaluator
 from ganforge.io import checkpoint as ckpt
 from ganforge.io.atomic import atomic_write
 from ganforge.io.run_folder import forget_after, remove_leftovers, run_lock
-from ganforge.loop import Hook, Loop, Window, adam
+from ganforge.loop import Hook, Loop, Window, adam, linear_decay, set_lr
 from ganforge.losses import LOSSES, PENALTIES, SELF_SUPERVISED, with_label_smoothing
 from ganforge.metrics import HIGHER_IS_BETTER
 from ganforge.models import ARCHITECTURES, build_discriminator, build_generator, generate
@@ -71,6 +71,7 @@ class Trainer:
         self.device = distributed.setup(self.dist, resolve_device(t.device))
         self.precision = resolve_precision(t.precision, self.device)
         self.dataset = self._check_dataset(dataset if dataset is not None else build_dataset(config.data, progress))
+        self._check_lr_decay()
         self.num_classes = config.model.num_classes
         self.loss = with_label_smoothing(LOSSES.get(t.loss), t.label_smoothing)
         self.penalty = PENALTIES.get(t.penalty) if t.penalty is not None else None
@@ -273,14 +274,32 @@ class Trainer:
     # ------------------------------------------------------------------------------ the game
     def total_steps(self) -> int | None:
         """Generator steps to reach, from train.steps and train.epochs (the smaller wins)."""
-        t = self.config.train
+        return self.total_steps_of(self.config, len(self.dataset))
+
+    @staticmethod
+    def total_steps_of(config: RunConfig, images: int) -> int | None:
+        """The last step of `config` on a data set of `images` images; None when only minutes stop it."""
+        t = config.train
         limits = []
         if t.steps is not None:
             limits.append(t.steps)
         if t.epochs is not None:
-            per_epoch = len(self.dataset) // (t.batch_size * t.d_steps)
+            per_epoch = images // (t.batch_size * t.d_steps)
             limits.append(max(1, math.ceil(t.epochs * per_epoch)))
         return min(limits) if limits else None
+
+    def _check_lr_decay(self) -> None:
+        """--lr-decay-from below the last step (--epochs counts in steps only once the data is known)."""
+        start, total = self.config.optim.lr_decay_from, self.total_steps()
+        if start is not None and total is not None and start >= total:
+            raise ConfigError(f"{describe('optim.lr_decay_from')} ({start}) must be below the run's last step "
+                              f"({total:,}, from {flag('train.steps')} / {flag('train.epochs')}), where the rates "
+                              "reach 0")
+
+    def lr_scale(self, step: int) -> float:
+        """The learning rates' factor at generator step `step`: 1, or the linear decay of --lr-decay-from."""
+        start = self.config.optim.lr_decay_from
+        return 1.0 if start is None else linear_decay(step, start, self.total_steps())
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(z (n, latent_dim), uniformly drawn class labels (n,) for conditional models, else None).
@@ -343,17 +362,26 @@ class Trainer:
                     progress=self.progress and main, items_per_step=t.batch_size * t.d_steps,
                     items_name="images_per_s", timestamps=True, stop_all=self._stop_all if self.dist.enabled else None)
 
+        decaying = self.config.optim.lr_decay_from is not None
+
         def step(index: int) -> dict[str, torch.Tensor]:
             self.step = index
+            if decaying:
+                scale = self.lr_scale(index)
+                set_lr(self.opt_g, self.config.optim.lr_g * scale)
+                set_lr(self.opt_d, self.config.optim.lr_d * scale)
             penalised = self.penalty is not None and index % t.penalty_every == 0
             stats = train_step(players, with_penalty if penalised else without_penalty,
                                [next(batches) for _ in range(t.d_steps)], self.noise)
             if self.ema is not None:
                 self.ema.update(self.generator, index)
             self.step = index + 1
+            record = dict(vars(stats))
+            if decaying:
+                record["lr_scale"] = scale
             if self.ada is not None:  # p after this step, and r_t = mean sign(D(real)) of its last D update
-                return {**vars(stats), "ada_p": self.ada.p, "ada_rt": self.ada.last_sign}
-            return vars(stats)
+                record.update(ada_p=self.ada.p, ada_rt=self.ada.last_sign)
+            return record
 
         probe = self._diversity_probe() if main and self.health is not None else None
 
