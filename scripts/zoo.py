@@ -120,8 +120,18 @@ def training_facts(run: Path, step: int) -> dict:
                        "beside other work"}
 
 
+def train_lines(name: str, recipe: dict, step: int, decay_from: int | None) -> list[str]:
+    """The commands that trained the weights of `step`: the recipe's training to `step`, or, for a run
+    annealed by a resume with --lr-decay-from, its training to that step and the resume."""
+    if decay_from is None:
+        return [recipe["train"].format(steps=step)]
+    return [recipe["train"].format(steps=decay_from),
+            f"OMP_NUM_THREADS=1 ganforge train --resume runs/zoo/{name} --steps {step} --lr-decay-from {decay_from} "
+            "--no-progress"]
+
+
 def pack(name: str, checkpoint: Path, notes: str = "") -> None:
-    from ganforge.io.checkpoint import find_checkpoint, read_meta
+    from ganforge.io.checkpoint import find_checkpoint, read_config, read_meta
     from ganforge.zoo import MODELS_DIR
     from ganforge.zoo.pack import pack as pack_folder
 
@@ -131,11 +141,16 @@ def pack(name: str, checkpoint: Path, notes: str = "") -> None:
     run = source.parent.parent
     fields = {k: recipe[k] for k in ("summary", "shape", "data", "recipe", "goals")}
     fields["training"] = training_facts(run, step)
+    decay_from = read_config(source).optim.lr_decay_from
+    if decay_from is not None:
+        fields["recipe"] += (f"; then both learning rates decayed linearly to 0 from step {decay_from:,} to step {step:,} "
+                             "(--lr-decay-from, given on resuming the run)")
     if notes:
         fields["notes"] = notes
     curve_line = [f"python scripts/zoo.py curve {name} runs/zoo/{name}"] if recipe["extractor"] == "inception" else []
-    fields["reproduce"] = [recipe["train"].format(steps=step), *curve_line, f"python scripts/zoo.py pack {name} "
-                           f"runs/zoo/{name}/checkpoints/{source.name}", f"python scripts/zoo.py evaluate {name}"]
+    fields["reproduce"] = [*train_lines(name, recipe, step, decay_from), *curve_line,
+                           f"python scripts/zoo.py pack {name} runs/zoo/{name}/checkpoints/{source.name}",
+                           f"python scripts/zoo.py evaluate {name}"]
     FIGURES.mkdir(parents=True, exist_ok=True)
     fields["figures"] = {"samples": f"figures/zoo/{name}_samples.png"}
     curve = run / "evaluation_curves.png"

@@ -18,6 +18,8 @@ from ganforge.evaluation import (
     reference_images,
 )
 from ganforge.data.transforms import to_uint8
+from ganforge.evaluation.report import compare_features
+from ganforge.metrics import kernel_inception_distance
 from ganforge.models.classifier import classifier_report
 from ganforge.training import train
 from tests.conftest import tiny_config
@@ -38,6 +40,17 @@ def test_user_module_extractor_same_set_is_perfect():
     assert report.model["precision"] == 1 and report.model["coverage"] == 1
     assert "real vs real" in report.table() and "FD (meanpool)" in report.table()
     assert json.loads(json.dumps(report.to_dict()))["n"] == 60
+
+
+def test_kid_subsets_are_at_most_half_of_each_set_so_its_std_means_something():
+    rng = np.random.default_rng(7)
+    real, fake = rng.normal(size=(900, 8)), rng.normal(size=(900, 8)) + 0.3
+    extractor = ModuleExtractor(MeanPool(), "meanpool")
+    scores, _ = compare_features(real, fake, None, extractor, ("kid",), kid_subsets=10)  # 450 each, not all 900
+    assert scores["KID std"] > 0
+    assert (scores["KID (meanpool)"], scores["KID std"]) == kernel_inception_distance(real, fake, 10, 450, 0)
+    whole, std = kernel_inception_distance(real, fake, 10, 1000, 0)  # the whole sets: every draw the same
+    assert std == pytest.approx(0, abs=1e-12) and abs(scores["KID (meanpool)"] - whole) < scores["KID std"]
 
 
 def test_darker_fakes_score_worse():

@@ -105,14 +105,18 @@ def compare_features(real: np.ndarray, fake: np.ndarray, fake_probabilities: np.
                      extractor: FeatureExtractor, metrics: tuple[str, ...] = METRICS, kid_subsets: int = 100,
                      kid_subset_size: int = 1000, seed: int = 0) -> tuple[dict[str, float], dict | None]:
     """Metric values between two feature sets, plus the class statistics of the fakes when
-    their class probabilities are given."""
+    their class probabilities are given. KID: `kid_subsets` subsets of min(kid_subset_size, half of
+    each set) features."""
     check_metrics(metrics)
     out: dict[str, float] = {}
     label = f"({extractor.name})"
     if "fd" in metrics:
         out[extractor.fd_name] = frechet_distance_from_features(real, fake)
     if "kid" in metrics:
-        mean, std = kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
+        # Subsets of at most half of each set: a subset of a whole set is the same set in every draw,
+        # which makes the std a meaningless 0 (the mean is unbiased at any subset size).
+        size = max(2, min(kid_subset_size, len(real) // 2, len(fake) // 2))
+        mean, std = kernel_inception_distance(real, fake, kid_subsets, size, seed)
         out[f"KID {label}"], out["KID std"] = mean, std
     classes = None
     if fake_probabilities is not None:
