@@ -47,11 +47,13 @@ COND_DCGAN = ("the cond-dcgan preset: the classic DCGAN (latent 100, transposed 
 
 
 def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float,
-                preset: str = "cond-sngan", **fields) -> dict:
+                preset: str = "cond-sngan", decay: bool = False, **fields) -> dict:
     """The recipe of a class-conditional model of a 28x28 data set (10 classes): cond-sngan at width 32
-    for --steps, or cond-dcgan for 40 epochs (--steps then names the step it was packed at)."""
+    for --steps, or cond-dcgan for 40 epochs (--steps then names the step it was packed at), or
+    with `decay` for --steps with the learning rates decayed to 0 from --lr-decay-from."""
     flag = "" if dataset == "mnist" else f" --dataset {dataset}"
     options = ("--width 32 --steps {steps}" if preset == "cond-sngan"
+               else "--steps {steps} --lr-decay-from {decay} --ema-decay 0.999 --precision bf16" if decay
                else "--steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16")
     return {"shape": "1x28x28, 10 classes", "data": data, "recipe": COND_SNGAN if preset == "cond-sngan" else COND_DCGAN,
             "train": f"OMP_NUM_THREADS=1 ganforge train --preset {preset}{flag} {options} "
@@ -68,7 +70,7 @@ RECIPES = {
         goals=["asked digit recognised in >= 99% of 10,000 balanced samples", "FD <= 3x the real-vs-real floor",
                "recall >= 0.8x the floor's"]),
     "fashion-cond": conditional(
-        "fashion-cond", FASHION, "fashion-mnist", "fashion-classifier", 0.005,
+        "fashion-cond", FASHION, "fashion-mnist", "fashion-classifier", 0.005, preset="cond-dcgan", decay=True,
         summary="Class-conditional Fashion-MNIST: ask for a garment class with --labels (0 T-shirt/top, 1 trouser, "
                 "2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt, 7 sneaker, 8 bag, 9 ankle boot).",
         goals=["asked class recognised by the shipped fashion classifier in >= 90% of 10,000 balanced samples"]),
@@ -121,10 +123,11 @@ def training_facts(run: Path, step: int) -> dict:
 
 
 def train_lines(name: str, recipe: dict, step: int, decay_from: int | None) -> list[str]:
-    """The commands that trained the weights of `step`: the recipe's training to `step`, or, for a run
-    annealed by a resume with --lr-decay-from, its training to that step and the resume."""
-    if decay_from is None:
-        return [recipe["train"].format(steps=step)]
+    """The commands that trained the weights of `step`: the recipe's training to `step` (with its
+    --lr-decay-from where the recipe has one), or, for a run annealed by a resume with
+    --lr-decay-from, its training to that step and the resume."""
+    if decay_from is None or "{decay}" in recipe["train"]:  # trained straight (with the decay from the start)
+        return [recipe["train"].format(steps=step, decay=decay_from)]
     return [recipe["train"].format(steps=decay_from),
             f"OMP_NUM_THREADS=1 ganforge train --resume runs/zoo/{name} --steps {step} --lr-decay-from {decay_from} "
             "--no-progress"]
@@ -143,8 +146,9 @@ def pack(name: str, checkpoint: Path, notes: str = "") -> None:
     fields["training"] = training_facts(run, step)
     decay_from = read_config(source).optim.lr_decay_from
     if decay_from is not None:
-        fields["recipe"] += (f"; then both learning rates decayed linearly to 0 from step {decay_from:,} to step {step:,} "
-                             "(--lr-decay-from, given on resuming the run)")
+        how = "from the start" if "{decay}" in recipe["train"] else "given on resuming the run"
+        fields["recipe"] += (f"; both learning rates decayed linearly to 0 from step {decay_from:,} to step {step:,} "
+                             f"(--lr-decay-from, {how})")
     if notes:
         fields["notes"] = notes
     curve_line = [f"python scripts/zoo.py curve {name} runs/zoo/{name}"] if recipe["extractor"] == "inception" else []
