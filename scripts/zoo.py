@@ -208,17 +208,23 @@ def evaluate(name: str, n: int | None = None, seed: int = 0) -> None:
 def curve(name: str, run: Path, every: int) -> None:
     """For a recipe scored in Inception features (no evaluation during training): FID of each kept
     checkpoint whose step is a multiple of `every`, and of the last, as `evaluate` scores it, written to
-    RUN/evaluations_fid.jsonl and RUN/evaluation_curves.png (which `pack` copies into the card)."""
+    RUN/evaluations_fid.jsonl and RUN/evaluation_curves.png (which `pack` copies into the card).
+    Steps already in RUN/evaluations_fid.jsonl (a run scored, then resumed) keep their scores."""
     import ganforge
     from ganforge.io.checkpoint import list_checkpoints, read_meta
     from ganforge.training.plots import plot_evaluation_curves
 
     recipe = RECIPES[name]
     records = []
+    scored = run / "evaluations_fid.jsonl"  # steps scored before (a resumed run): the same protocol, kept
+    earlier = {r["step"]: r for r in map(json.loads, scored.read_text().splitlines())} if scored.is_file() else {}
     checkpoints = list_checkpoints(run / "checkpoints")
     for checkpoint in checkpoints:
         step = read_meta(checkpoint)["step"]
-        if step % every and checkpoint != checkpoints[-1]:
+        if step % every and checkpoint != checkpoints[-1] and step not in earlier:
+            continue
+        if step in earlier:
+            records.append(earlier[step])
             continue
         report = ganforge.evaluate(checkpoint, ref=recipe["ref"], metrics=("fd",), n=recipe.get("n", 10_000),
                                    extractor=recipe["extractor"])
