@@ -47,3 +47,15 @@ def test_training_curves_add_a_panel_for_ada(tmp_path):
                                  tmp_path / "plain.png")
     # The third panel draws p in C0 as well: more blue than the two panels alone.
     assert colour_pixels(path, BLUE) > colour_pixels(plain, BLUE) + 100
+
+
+def test_training_curves_draw_the_learning_rate_factor_of_a_decay(tmp_path):
+    # A run resumed with --lr-decay-from: its earlier lines have no lr_scale (drawn as 1).
+    records = [{"step": s, "loss_d": 1.0, "loss_g": 2.0, "d_real": 0.7, "d_fake": 0.3} for s in range(1, 11)]
+    for r in records[5:]:
+        r["lr_scale"] = (10 - r["step"]) / 5
+    decayed = plot_training_curves(records, tmp_path / "decay.png")
+    plain = plot_training_curves([{k: v for k, v in r.items() if k != "lr_scale"} for r in records],
+                                 tmp_path / "plain.png")
+    dark = [int((np.asarray(Image.open(p).convert("L")) < 40).sum()) for p in (decayed, plain)]
+    assert Image.open(decayed).size == (800, 600) and dark[0] > dark[1] + 100  # the dotted black line

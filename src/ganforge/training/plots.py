@@ -13,8 +13,9 @@ from ganforge.io.atomic import atomic_write
 
 
 def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[dict] = ()) -> Path:
-    """Losses (top) and D's mean outputs on real and fake images (middle) against step, and with
-    ADA its p and r_t (bottom); health events ({"step", "health"}) as labelled vertical lines."""
+    """Losses (top) and D's mean outputs on real and fake images (middle; with --lr-decay-from the
+    learning rates' factor too) against step, and with ADA its p and r_t (bottom); health events
+    ({"step", "health"}) as labelled vertical lines."""
     steps = [r["step"] for r in records]
     ada = "ada_p" in records[0]
     fig = Figure(figsize=(8, 8.5 if ada else 6), dpi=100)
@@ -28,7 +29,10 @@ def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[d
     bottom.plot(steps, [r["d_real"] for r in records], label="D(x), real")
     bottom.plot(steps, [r["d_fake"] for r in records], label="D(G(z)), fake")
     bottom.axhline(0.5, color="grey", lw=0.8, ls="--")
-    bottom.set_ylim(0, 1)
+    if any("lr_scale" in r for r in records):  # --lr-decay-from (a resumed run's earlier lines lack it: 1)
+        bottom.plot(steps, [r.get("lr_scale", 1.0) for r in records], color="black", lw=1, ls=":",
+                    label="learning-rate factor")
+    bottom.set_ylim(0, 1.03 if any("lr_scale" in r for r in records) else 1)  # a factor of 1 above the frame
     bottom.set_ylabel("mean D output")
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)
