@@ -146,7 +146,7 @@ def pack(name: str, checkpoint: Path, notes: str = "") -> None:
     fields["training"] = training_facts(run, step)
     decay_from = read_config(source).optim.lr_decay_from
     if decay_from is not None:
-        how = "from the start" if "{decay}" in recipe["train"] else "given on resuming the run"
+        how = "given when the run started" if "{decay}" in recipe["train"] else "given on resuming the run"
         fields["recipe"] += (f"; both learning rates decayed linearly to 0 from step {decay_from:,} to step {step:,} "
                              f"(--lr-decay-from, {how})")
     if notes:
