@@ -221,10 +221,10 @@ def curve(name: str, run: Path, every: int) -> None:
     checkpoints = list_checkpoints(run / "checkpoints")
     for checkpoint in checkpoints:
         step = read_meta(checkpoint)["step"]
-        if step % every and checkpoint != checkpoints[-1] and step not in earlier:
-            continue
         if step in earlier:
             records.append(earlier[step])
+            continue
+        if step % every and checkpoint != checkpoints[-1]:
             continue
         report = ganforge.evaluate(checkpoint, ref=recipe["ref"], metrics=("fd",), n=recipe.get("n", 10_000),
                                    extractor=recipe["extractor"])

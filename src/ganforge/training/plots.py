@@ -29,10 +29,11 @@ def plot_training_curves(records: Sequence[dict], path: Path, events: Sequence[d
     bottom.plot(steps, [r["d_real"] for r in records], label="D(x), real")
     bottom.plot(steps, [r["d_fake"] for r in records], label="D(G(z)), fake")
     bottom.axhline(0.5, color="grey", lw=0.8, ls="--")
-    if any("lr_scale" in r for r in records):  # --lr-decay-from (a resumed run's earlier lines lack it: 1)
+    decayed = any("lr_scale" in r for r in records)  # --lr-decay-from (a resumed run's earlier lines lack it: 1)
+    if decayed:
         bottom.plot(steps, [r.get("lr_scale", 1.0) for r in records], color="black", lw=1, ls=":",
                     label="learning-rate factor")
-    bottom.set_ylim(0, 1.03 if any("lr_scale" in r for r in records) else 1)  # a factor of 1 above the frame
+    bottom.set_ylim(0, 1.03 if decayed else 1)  # a factor of 1 above the frame
     bottom.set_ylabel("mean D output")
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)

@@ -60,16 +60,15 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
             raise RunFolderError(f"{checkpoint}: resuming at step {step} would delete the newer checkpoint(s) "
                                  f"{names}; resume {run_dir} to continue from the latest, or allow it with "
                                  "--discard-newer (discard_newer=True)")
-        config = ckpt.read_config(checkpoint)
-        saved_decay = config.optim.lr_decay_from
+        saved = config = ckpt.read_config(checkpoint)
         given = steps is not None or epochs is not None or minutes is not None
         if given:
-            config.train = replace(config.train, steps=steps, epochs=epochs, minutes=minutes)
+            config = replace(config, train=replace(config.train, steps=steps, epochs=epochs, minutes=minutes))
         if lr_decay_from is not None:
-            config.optim = replace(config.optim, lr_decay_from=lr_decay_from)
+            config = replace(config, optim=replace(config.optim, lr_decay_from=lr_decay_from))
         trainer = Trainer(config, run_dir, dataset=dataset, progress=progress, evaluator_factory=evaluator_factory)
         trainer.load_checkpoint(checkpoint)
-        _check_decay_resumes(trainer, saved_decay, lr_decay_from, ckpt.read_config(checkpoint), run_dir)
+        _check_decay_resumes(trainer, saved, lr_decay_from, run_dir)
         total = trainer.total_steps()
         if total is not None and total <= trainer.step:
             trainer.close()
@@ -81,10 +80,9 @@ def resume(path: str | Path, steps: int | None = None, epochs: float | None = No
         return _fit(trainer)
 
 
-def _check_decay_resumes(trainer: Trainer, saved: int | None, given: int | None, saved_config: RunConfig,
-                         run_dir: Path) -> None:
+def _check_decay_resumes(trainer: Trainer, saved_config: RunConfig, given: int | None, run_dir: Path) -> None:
     """The learning rates of the steps already made must not change on resume (see `resume`)."""
-    step = trainer.step
+    step, saved = trainer.step, saved_config.optim.lr_decay_from
     problem = None
     if given is not None and given < step:
         problem = f"--lr-decay-from {given} is before the run's step {step}: the rates of steps already made would change"
