@@ -13,7 +13,7 @@ Class-conditional (num_classes > 0), a conditional DCGAN (cGAN, Mirza & Osindero
 generator joins a learnt class embedding to z (the first layer takes 2 x latent_dim channels), and
 the discriminator adds the projection of its last feature map, summed over positions, onto the
 class's embedding (Miyato & Koyama 2018), or with class_head="acgan" returns class logits from
-those summed features as well (Odena et al. 2017). Unconditional networks keep the layers (and
+those summed features as well (Odena et al. 2017); "projection+acgan" does both. Unconditional networks keep the layers (and
 checkpoint keys) they always had.
 """
 
@@ -57,7 +57,7 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     """images (N, channels, image_size, image_size) in [-1, 1], labels (N,) with the projection
-    head -> logits (N,); with the AC-GAN head -> (logits (N,), class logits (N, num_classes)).
+    head -> logits (N,); with an AC-GAN head -> (logits (N,), class logits (N, num_classes)).
 
     With `spectral_norm`, every conv is spectrally normalised and the BatchNorm layers are left
     out (as in SNGAN): the two fight over the layers' scale.
@@ -66,7 +66,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64, dropout: float = 0.0,
                  spectral_norm: bool = False, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
-        check_class_head(class_head)
+        projection, classifier = check_class_head(class_head)
         start, stages = upsampling_plan(image_size)
         self.channels, self.image_size = channels, image_size
         self.num_classes, self.class_head = num_classes, class_head
@@ -82,20 +82,18 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
         layers += [sn(nn.Conv2d(c, 1, start, 1, 0))]
         self.net = nn.Sequential(*layers)  # the features, then the last conv to one logit
-        if num_classes and class_head == "projection":
-            self.projection = sn(nn.Embedding(num_classes, c))
-        if num_classes and class_head == "acgan":
-            self.classifier = sn(nn.Linear(c, num_classes))
+        self.projection = sn(nn.Embedding(num_classes, c)) if num_classes and projection else None
+        self.classifier = sn(nn.Linear(c, num_classes)) if num_classes and classifier else None
 
     def forward(self, images: torch.Tensor,
                 labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if not self.num_classes:
             return self.net(images).view(-1)
-        if self.class_head == "projection":
+        if self.projection is not None:
             check_labels(labels, self.num_classes, images.shape[0])
         features = self.net[:-1](images)
         logits = self.net[-1](features).view(-1)
         h = features.sum((2, 3))
-        if self.class_head == "projection":
-            return logits + (self.projection(labels) * h).sum(1)
-        return logits, self.classifier(h)
+        if self.projection is not None:
+            logits = logits + (self.projection(labels) * h).sum(1)
+        return logits if self.classifier is None else (logits, self.classifier(h))

@@ -105,12 +105,16 @@ class ConditionalBatchNorm2d(nn.Module):
         return h * scale[:, :, None, None] + shift[:, :, None, None]
 
 
-CLASS_HEADS = ("projection", "acgan")  # how a conditional discriminator uses labels
+# How a conditional discriminator uses labels: the projection of its pooled features onto the class's
+# embedding added to its logit, an AC-GAN classifier of those features, or both at once.
+CLASS_HEADS = ("projection", "acgan", "projection+acgan")
 
 
-def check_class_head(class_head: str) -> None:
+def check_class_head(class_head: str) -> tuple[bool, bool]:
+    """(projection?, auxiliary classifier?) of a valid head name."""
     if class_head not in CLASS_HEADS:
         raise ValueError(f"class_head must be one of {', '.join(CLASS_HEADS)}, got {class_head!r}")
+    return "projection" in class_head, "acgan" in class_head
 
 
 def check_labels(labels: torch.Tensor | None, num_classes: int, batch: int) -> None:

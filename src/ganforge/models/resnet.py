@@ -12,7 +12,8 @@ shift (conditional BN), and a learned class embedding is concatenated to z at th
 BigGAN's shared embedding feeds its generator; it gives the class a strong signal from the first
 step, where conditional BN alone starts identical for all classes); the discriminator adds the projection term <embed(y), h> to its logit
 (Miyato & Koyama 2018), or with class_head="acgan" returns (logit, class logits) from an
-auxiliary classifier instead and ignores labels (AC-GAN, Odena et al. 2017).
+auxiliary classifier instead and ignores labels (AC-GAN, Odena et al. 2017); "projection+acgan"
+returns (logit with the projection term, class logits).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class ResNetDiscriminator(nn.Module):
     def __init__(self, channels: int = 3, image_size: int = 32, width: int = 64, spectral_norm: bool = True,
                  attention_res: int | None = None, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
-        check_class_head(class_head)
+        projection, classifier = check_class_head(class_head)
         self.num_classes, self.class_head = num_classes, class_head
         _, stages = upsampling_plan(image_size)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else _identity
@@ -134,8 +135,8 @@ class ResNetDiscriminator(nn.Module):
             c_in, c, size = c, c * 2, size // 2
         self.blocks = nn.Sequential(*blocks)
         self.linear = sn(nn.Linear(c_in, 1))
-        self.projection = sn(nn.Embedding(num_classes, c_in)) if num_classes and class_head == "projection" else None
-        self.classifier = sn(nn.Linear(c_in, num_classes)) if num_classes and class_head == "acgan" else None
+        self.projection = sn(nn.Embedding(num_classes, c_in)) if num_classes and projection else None
+        self.classifier = sn(nn.Linear(c_in, num_classes)) if num_classes and classifier else None
 
     def forward(self, images: torch.Tensor,
                 labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -144,7 +145,5 @@ class ResNetDiscriminator(nn.Module):
         h = F.relu(self.blocks(images)).sum((2, 3))
         logits = self.linear(h).view(-1)
         if self.projection is not None:
-            return logits + (self.projection(labels) * h).sum(1)
-        if self.classifier is not None:
-            return logits, self.classifier(h)
-        return logits
+            logits = logits + (self.projection(labels) * h).sum(1)
+        return logits if self.classifier is None else (logits, self.classifier(h))
