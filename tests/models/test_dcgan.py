@@ -129,8 +129,20 @@ def test_projection_discriminator_adds_the_class_embedding_inner_product_to_the_
     logits, classes = head(x)
     assert logits.shape == (3,) and classes.shape == (3, 10)
     assert nn.utils.parametrize.is_parametrized(head.classifier, "weight")
-    with pytest.raises(ValueError, match="class_head must be one of projection, acgan"):
+    with pytest.raises(ValueError, match="class_head must be one of projection, acgan, projection\\+acgan"):
         DCGANDiscriminator(num_classes=10, class_head="aux")
+
+
+def test_projection_plus_acgan_head_returns_the_projected_logit_and_class_logits():
+    d = DCGANDiscriminator(channels=1, image_size=28, width=8, num_classes=10, class_head="projection+acgan").eval()
+    x, labels = torch.randn(3, 1, 28, 28), torch.tensor([2, 7, 7])
+    h = d.net[:-1](x).sum((2, 3))
+    logits, classes = d(x, labels)
+    assert torch.allclose(logits, d.net[-1](d.net[:-1](x)).view(-1) + (d.projection.weight[labels] * h).sum(1),
+                          atol=1e-5)
+    assert torch.allclose(classes, h @ d.classifier.weight.T + d.classifier.bias, atol=1e-5)
+    with pytest.raises(ValueError, match="pass labels"):
+        d(x)  # the projection still needs them
 
 
 def test_unconditional_layers_and_checkpoint_keys_are_unchanged_by_conditioning():

@@ -103,6 +103,15 @@ def test_acgan_discriminator_returns_class_logits():
     assert nn.utils.parametrize.is_parametrized(d.classifier, "weight")  # spectral norm on the head too
 
 
+def test_projection_plus_acgan_discriminator_returns_both_terms():
+    d = ResNetDiscriminator(channels=3, image_size=16, width=8, num_classes=4, class_head="projection+acgan").eval()
+    x, labels = torch.randn(2, 3, 16, 16), torch.tensor([3, 0])
+    h = nn.functional.relu(d.blocks(x)).sum((2, 3))
+    logits, classes = d(x, labels)
+    assert torch.allclose(logits, d.linear(h).view(-1) + (d.projection.weight[labels] * h).sum(1), atol=1e-5)
+    assert torch.allclose(classes, d.classifier(h), atol=1e-6)
+
+
 def test_conditional_generator_gets_labels():
     g = ResNetGenerator(latent_dim=8, channels=3, image_size=16, width=8, num_classes=3)
     with torch.no_grad():

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ganforge.data.shapes import load_shapes
 from ganforge.data.transforms import to_signed
@@ -44,6 +45,26 @@ def test_acgan_steps_teach_the_discriminator_the_classes():
     for _ in range(60):
         train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get("nonsaturating")), [(real, labels)], noise)
     assert real_class_loss() < 0.6 * before  # without the term the head never moves
+
+
+def test_projection_plus_acgan_d_loss_is_the_adversarial_loss_plus_both_class_terms():
+    torch.manual_seed(0)
+    g = ResNetGenerator(latent_dim=8, channels=3, image_size=16, width=8, num_classes=3)
+    d = ResNetDiscriminator(channels=3, image_size=16, width=8, spectral_norm=False, num_classes=3,
+                            class_head="projection+acgan")
+    real, real_labels = torch.rand(4, 3, 16, 16) * 2 - 1, torch.tensor([0, 1, 2, 1])
+    z, fake_labels = torch.randn(4, 8), torch.tensor([2, 2, 0, 1])
+    loss = LOSSES.get("nonsaturating")
+    with torch.no_grad():  # before the step's updates: the loss it reports is of these weights
+        fake = g(z, fake_labels)
+        (real_logits, real_classes), (fake_logits, fake_classes) = d(real, real_labels), d(fake, fake_labels)
+        expected = (loss.discriminator(real_logits, fake_logits) + F.cross_entropy(real_classes, real_labels)
+                    + F.cross_entropy(fake_classes, fake_labels))
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.0), torch.optim.SGD(d.parameters(), 0.0)
+    stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(loss), [(real, real_labels)],
+                       lambda n: (z[:n], fake_labels[:n]))
+    assert float(stats.loss_d) == pytest.approx(float(expected), rel=1e-5)
+    assert float(F.cross_entropy(real_classes, real_labels)) > 0.5  # the class terms are a real part of it
 
 
 def _mlp_step(loss: str, accumulate: int, penalty: str | None = None) -> tuple[dict, object]:
