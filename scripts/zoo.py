@@ -47,15 +47,21 @@ COND_DCGAN = ("the cond-dcgan preset: the classic DCGAN (latent 100, transposed 
 
 
 def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float,
-                preset: str = "cond-sngan", decay: bool = False, **fields) -> dict:
+                preset: str = "cond-sngan", decay: bool = False, class_head: str | None = None, **fields) -> dict:
     """The recipe of a class-conditional model of a 28x28 data set (10 classes): cond-sngan at width 32
     for --steps, or cond-dcgan for 40 epochs (--steps then names the step it was packed at), or
-    with `decay` for --steps with the learning rates decayed to 0 from --lr-decay-from."""
-    flag = "" if dataset == "mnist" else f" --dataset {dataset}"
+    with `decay` for --steps with the learning rates decayed to 0 from --lr-decay-from; `class_head`
+    replaces the preset's discriminator head (--class-head)."""
+    flag = ("" if dataset == "mnist" else f" --dataset {dataset}") + (f" --class-head {class_head}" if class_head else "")
     options = ("--width 32 --steps {steps}" if preset == "cond-sngan"
                else "--steps {steps} --lr-decay-from {decay} --ema-decay 0.999 --precision bf16" if decay
                else "--steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16")
-    return {"shape": "1x28x28, 10 classes", "data": data, "recipe": COND_SNGAN if preset == "cond-sngan" else COND_DCGAN,
+    recipe = COND_SNGAN if preset == "cond-sngan" else COND_DCGAN
+    if class_head == "projection+acgan":
+        recipe += ("; beside the projection, an AC-GAN classifier on D's pooled features (Odena et al. 2017): D "
+                   "minimises its cross-entropy on real and fake images, G on its fakes' asked classes "
+                   "(--class-head projection+acgan)")
+    return {"shape": "1x28x28, 10 classes", "data": data, "recipe": recipe,
             "train": f"OMP_NUM_THREADS=1 ganforge train --preset {preset}{flag} {options} "
                      f"--eval-every 2000 --eval-n 2000 --out runs/zoo --name {name} --no-progress",
             "extractor": extractor, "ref": dataset,
@@ -65,12 +71,14 @@ def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: 
 
 RECIPES = {
     "mnist-cond": conditional(
-        "mnist-cond", MNIST, "mnist", "mnist-classifier", 0.003, preset="cond-dcgan",
+        "mnist-cond", MNIST, "mnist", "mnist-classifier", 0.003, preset="cond-dcgan", decay=True,
+        class_head="projection+acgan",
         summary="Class-conditional MNIST digits: ask for a digit with --labels.",
         goals=["asked digit recognised in >= 99% of 10,000 balanced samples", "FD <= 3x the real-vs-real floor",
                "recall >= 0.8x the floor's"]),
     "fashion-cond": conditional(
         "fashion-cond", FASHION, "fashion-mnist", "fashion-classifier", 0.005, preset="cond-dcgan", decay=True,
+        class_head="projection+acgan",
         summary="Class-conditional Fashion-MNIST: ask for a garment class with --labels (0 T-shirt/top, 1 trouser, "
                 "2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt, 7 sneaker, 8 bag, 9 ankle boot).",
         goals=["asked class recognised by the shipped fashion classifier in >= 90% of 10,000 balanced samples"]),
