@@ -63,7 +63,9 @@ PRESETS.register("cond-dcgan")(Preset(
     "The classic DCGAN made class-conditional (cGAN, Mirza & Osindero 2014): a class embedding joined "
     "to z in G, a projection discriminator (Miyato & Koyama 2018), and MSGAN's mode-seeking term at "
     "weight 1 (Mao et al. 2019), without which G ignores z and draws one image per class (docs/training.md). "
-    "Fast on a CPU: the demo's recipe. Set for MNIST's 10 classes; use --num-classes N for other data.",
+    "Fast on a CPU: the demo's recipe. Set for MNIST's 10 classes; use --num-classes N for other data, "
+    "--class-head projection+acgan to add an AC-GAN classifier beside the projection (truer classes, a "
+    "little less variety: the zoo's conditional models).",
     {"model": {"arch": "dcgan", "num_classes": 10, "class_head": "projection"},
      "train": {"mode_seeking": 1.0}},
 ))
