@@ -151,7 +151,8 @@ class ModelConfig:
     num_classes: int = setting(0, "Class-conditional G and D with this many classes (dcgan, resnet, stylegan); 0: off.",
                                low=0, check=lambda k: _check_classes(k))
     class_head: str = setting("projection", "How a conditional D uses labels: projection, an AC-GAN "
-                                            "auxiliary classifier, or projection+acgan (both).", choices=CLASS_HEADS, requires="model.num_classes")
+                                            "auxiliary classifier, or projection+acgan (both).",
+                              choices=CLASS_HEADS, requires="model.num_classes")
     mapping_depth: int = setting(4, "stylegan: layers of the mapping network z -> w.", requires="model.arch=stylegan",
                                  most=32, **POSITIVE)  # StyleGAN's is 8; the layers are built one by one
     noise_inputs: bool = setting(True, "stylegan: per-pixel noise inputs (off: a deterministic generator).")

@@ -13,8 +13,8 @@ Class-conditional (num_classes > 0), a conditional DCGAN (cGAN, Mirza & Osindero
 generator joins a learnt class embedding to z (the first layer takes 2 x latent_dim channels), and
 the discriminator adds the projection of its last feature map, summed over positions, onto the
 class's embedding (Miyato & Koyama 2018), or with class_head="acgan" returns class logits from
-those summed features as well (Odena et al. 2017); "projection+acgan" does both. Unconditional networks keep the layers (and
-checkpoint keys) they always had.
+those summed features as well (Odena et al. 2017); "projection+acgan" does both. Unconditional
+networks keep the layers (and checkpoint keys) they always had.
 """
 
 from __future__ import annotations
