@@ -69,7 +69,7 @@ class DCGANDiscriminator(nn.Module):
         projection, classifier = check_class_head(class_head)
         start, stages = upsampling_plan(image_size)
         self.channels, self.image_size = channels, image_size
-        self.num_classes, self.class_head = num_classes, class_head
+        self.num_classes = num_classes
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         layers += [nn.Dropout(dropout)] if dropout > 0 else []

@@ -123,7 +123,7 @@ class ResNetDiscriminator(nn.Module):
                  attention_res: int | None = None, num_classes: int = 0, class_head: str = "projection") -> None:
         super().__init__()
         projection, classifier = check_class_head(class_head)
-        self.num_classes, self.class_head = num_classes, class_head
+        self.num_classes = num_classes
         _, stages = upsampling_plan(image_size)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else _identity
         blocks: list[nn.Module] = []
