@@ -49,6 +49,7 @@ def test_nearest_resolution_in_ratio(size, neighbours, nearest):
     ({"train": {"steps": None, "epochs": None}}, "give at least one of --steps"),
     ({"optim": {"beta1": 1.0}}, "optim.beta1 (--beta1) must be in [0, 1)"),
     ({"train": {"mode_seeking": -1.0}}, "train.mode_seeking (--mode-seeking) must be >= 0"),
+    ({"train": {"class_weight": 0.0}}, "train.class_weight (--class-weight) must be > 0"),
     ({"model": {"dropout": -0.1}}, "model.dropout (--dropout) must be in [0, 1)"),
     ({"train": {"batch_size": "64"}}, "train.batch_size: expected int"),
     ({"train": {"batch_size": True}}, "train.batch_size: expected int"),

@@ -23,9 +23,11 @@ from tests.reliability.conftest import one_line_error
 @pytest.mark.parametrize("args, message", [
     (["--class-head", "acgan"], "--class-head has no effect without --num-classes"),
     (["--mapping-depth", "2"], "--mapping-depth has no effect without --arch stylegan (got dcgan)"),
+    (["--num-classes", "3", "--class-weight", "0.3"],
+     "--class-weight has no effect without --class-head acgan or projection+acgan (got projection)"),
     (["--data", "/tmp/digits"], "--data has no effect without --dataset mnist, fashion-mnist, folder, scenes "
                                 "or emoji (got shapes)"),
-], ids=["class-head", "mapping-depth", "data-with-shapes"])
+], ids=["class-head", "mapping-depth", "class-weight", "data-with-shapes"])
 def test_an_option_without_what_it_needs_is_refused(tmp_path, capsys, args, message):
     code, _, err = run_cli(capsys, "train", *TINY, *args, "--out", tmp_path / "runs")
     one_line_error(code, err, message)
@@ -38,8 +40,8 @@ def test_an_option_with_what_it_needs_is_taken(tmp_path):
     config = build_config(overrides={"model.arch": "stylegan", "model.mapping_depth": 2, "train.steps": 1})
     assert config.model.mapping_depth == 2
     config = build_config(overrides={"model.arch": "resnet", "model.num_classes": 3, "model.class_head": "acgan",
-                                     "train.steps": 1})
-    assert config.model.class_head == "acgan"
+                                     "train.class_weight": 0.3, "train.steps": 1})
+    assert config.model.class_head == "acgan" and config.train.class_weight == 0.3
 
 
 def test_evaluate_with_no_metric_is_refused(run, capsys):

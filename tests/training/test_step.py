@@ -16,6 +16,7 @@ def test_class_loss_by_hand():
     logits = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
     expected = (math.log(1 + math.exp(-2.0)) + math.log(2.0)) / 2  # -log softmax of the true class
     assert math.isclose(float(_class_loss(logits, torch.tensor([0, 1]))), expected, rel_tol=1e-6)
+    assert math.isclose(float(_class_loss(logits, torch.tensor([0, 1]), 0.3)), 0.3 * expected, rel_tol=1e-6)
     assert _class_loss(None, None) == 0.0
 
 
@@ -47,7 +48,8 @@ def test_acgan_steps_teach_the_discriminator_the_classes():
     assert real_class_loss() < 0.6 * before  # without the term the head never moves
 
 
-def test_projection_plus_acgan_d_loss_is_the_adversarial_loss_plus_both_class_terms():
+@pytest.mark.parametrize("weight", [1.0, 0.3])
+def test_projection_plus_acgan_losses_are_the_adversarial_ones_plus_the_weighted_class_terms(weight):
     torch.manual_seed(0)
     g = ResNetGenerator(latent_dim=8, channels=3, image_size=16, width=8, num_classes=3)
     d = ResNetDiscriminator(channels=3, image_size=16, width=8, spectral_norm=False, num_classes=3,
@@ -55,15 +57,17 @@ def test_projection_plus_acgan_d_loss_is_the_adversarial_loss_plus_both_class_te
     real, real_labels = torch.rand(4, 3, 16, 16) * 2 - 1, torch.tensor([0, 1, 2, 1])
     z, fake_labels = torch.randn(4, 8), torch.tensor([2, 2, 0, 1])
     loss = LOSSES.get("nonsaturating")
-    with torch.no_grad():  # before the step's updates: the loss it reports is of these weights
+    with torch.no_grad():  # before the step's updates: the losses it reports are of these weights
         fake = g(z, fake_labels)
         (real_logits, real_classes), (fake_logits, fake_classes) = d(real, real_labels), d(fake, fake_labels)
-        expected = (loss.discriminator(real_logits, fake_logits) + F.cross_entropy(real_classes, real_labels)
-                    + F.cross_entropy(fake_classes, fake_labels))
+        expected_d = (loss.discriminator(real_logits, fake_logits) + weight * F.cross_entropy(real_classes, real_labels)
+                      + weight * F.cross_entropy(fake_classes, fake_labels))
+        expected_g = loss.generator(fake_logits, None) + weight * F.cross_entropy(fake_classes, fake_labels)
     opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.0), torch.optim.SGD(d.parameters(), 0.0)
-    stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(loss), [(real, real_labels)],
+    stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(loss, class_weight=weight), [(real, real_labels)],
                        lambda n: (z[:n], fake_labels[:n]))
-    assert float(stats.loss_d) == pytest.approx(float(expected), rel=1e-5)
+    assert float(stats.loss_d) == pytest.approx(float(expected_d), rel=1e-5)
+    assert float(stats.loss_g) == pytest.approx(float(expected_g), rel=1e-5)
     assert float(F.cross_entropy(real_classes, real_labels)) > 0.5  # the class terms are a real part of it
 
 

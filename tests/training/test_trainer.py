@@ -325,6 +325,12 @@ def test_lazy_penalty_schedule(tmp_path):
     assert trainer.scheduled_penalty() is None
 
 
+def test_the_game_gets_the_class_weight(tmp_path):
+    config = tiny_config(tmp_path, model={"num_classes": 3, "class_head": "projection+acgan"}, class_weight=0.3)
+    with_penalty, without = Trainer(config, tmp_path / "r", progress=False).step_options()
+    assert with_penalty.class_weight == without.class_weight == 0.3
+
+
 def test_ema_generator_is_saved_sampled_and_resumed(tmp_path):
     config = tiny_config(tmp_path / "a", steps=4, ema_decay=0.5)
     straight = train(config, progress=False)

@@ -32,9 +32,10 @@ def critic(discriminator: nn.Module, images: torch.Tensor, labels: Labels) -> tu
     return out if isinstance(out, tuple) else (out, None)
 
 
-def _class_loss(class_logits: torch.Tensor | None, labels: Labels) -> torch.Tensor | float:
-    """AC-GAN's auxiliary term (Odena et al. 2017): cross-entropy of the named class, else 0."""
-    return 0.0 if class_logits is None else F.cross_entropy(class_logits.float(), labels)
+def _class_loss(class_logits: torch.Tensor | None, labels: Labels, weight: float = 1.0) -> torch.Tensor | float:
+    """AC-GAN's auxiliary term (Odena et al. 2017): `weight` times the cross-entropy of the named
+    class, else 0."""
+    return 0.0 if class_logits is None else weight * F.cross_entropy(class_logits.float(), labels)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class StepOptions:
     accumulate: micro-batches per batch (gradient accumulation, see train_step).
     mode_seeking: > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
       fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
+    class_weight: the weight of an AC-GAN head's class cross-entropies in both players' losses.
     autocast(): wraps the forward passes (mixed precision).
     observe_real(s): called after each D update with s, the batch mean of sign(D(real)) (a detached
       scalar tensor): ADA's overfitting heuristic (`ganforge.training.ada`).
@@ -80,6 +82,7 @@ class StepOptions:
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None
     accumulate: int = 1
     mode_seeking: float = 0.0
+    class_weight: float = 1.0
     autocast: Callable[[], ContextManager] = nullcontext
     observe_real: Callable[[torch.Tensor], None] | None = None
     auxiliary: Callable[[Any], torch.Tensor] | None = None
@@ -126,7 +129,8 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                         real_classes = None
                     fake_logits, fake_classes = critic(discriminator, seen(fake.detach()), fake_labels_i)
                 loss_d = (loss.discriminator(real_logits.float(), fake_logits.float())
-                          + _class_loss(real_classes, real_labels_i) + _class_loss(fake_classes, fake_labels_i))
+                          + _class_loss(real_classes, real_labels_i, options.class_weight)
+                          + _class_loss(fake_classes, fake_labels_i, options.class_weight))
                 if options.auxiliary is not None:
                     loss_d = loss_d + options.auxiliary(real_outputs)
                 if penalty is not None:
@@ -160,7 +164,8 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                 if loss.generator_needs_real:  # relativistic losses compare fakes with reals
                     with torch.no_grad():
                         real_logits_g = critic(discriminator, seen(real_i), real_labels_i)[0].float()
-            loss_g = loss.generator(fake_logits_g.float(), real_logits_g) + _class_loss(fake_classes_g, fake_labels_i)
+            loss_g = (loss.generator(fake_logits_g.float(), real_logits_g)
+                      + _class_loss(fake_classes_g, fake_labels_i, options.class_weight))
             if options.mode_seeking > 0:
                 loss_g = loss_g + options.mode_seeking * _mode_seeking_term(generator, noise, autocast, fake, z_i, fake_labels_i)
             _backward(share * loss_g, scaler_g)

@@ -330,7 +330,7 @@ class Trainer:
         """The game's rules on steps with the penalty and on steps without it."""
         t = self.config.train
         rules = StepOptions(self.loss, clip=t.clip, augment=self.augment, accumulate=t.accumulate,
-                            mode_seeking=t.mode_seeking, autocast=self.autocast,
+                            mode_seeking=t.mode_seeking, class_weight=t.class_weight, autocast=self.autocast,
                             observe_real=self.ada.observe if self.ada is not None else None,
                             auxiliary=self.auxiliary)
         return replace(rules, penalty=self.weighted_penalty()), rules
