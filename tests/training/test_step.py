@@ -140,3 +140,20 @@ def test_mode_seeking_adds_its_weighted_term_to_g_loss(weight):
     assert loss_g - plain == pytest.approx(weight / (2 + 1e-5), rel=1e-5)
     # L_ms = 1 / (scale + eps) falls as the scale (the spread of the images) grows: SGD raises it.
     assert (scale > scale_plain) == (weight > 0)
+
+
+def test_the_penalty_sees_the_augmented_images_as_d_does():
+    """R1 of a linear D behind x -> 3x is 1/2 |3w|^2: the gradients D is penalised for are those of
+    the function it plays with (StyleGAN2-ADA), not those of D on images it never sees."""
+    torch.manual_seed(0)
+    d = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+    g = _Doubler(4)
+    real, z = torch.randn(8, 1, 1, 4), torch.randn(8, 4)
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.0), torch.optim.SGD(d.parameters(), 0.0)
+    loss = LOSSES.get("nonsaturating")
+    options = StepOptions(loss, penalty=PENALTIES.get("r1"), augment=lambda x: 3 * x)
+    stats = train_step(Players(g, d, opt_g, opt_d), options, [(real, None)], lambda n: (z[:n], None))
+    w = d[1].weight.detach()
+    with torch.no_grad():
+        adversarial = loss.discriminator(d(3 * real), d(3 * g(z)))
+    assert float(stats.loss_d) == pytest.approx(float(adversarial + 0.5 * 9 * (w ** 2).sum()), rel=1e-5)

@@ -61,7 +61,9 @@ class StepOptions:
 
     loss: the adversarial loss pair; losses are computed in float32.
     penalty(D, real, fake): added to D's loss (gradient penalty, R1; already weighted; D there is
-      the critic at the real labels). None: no penalty this step (lazy regularisation skips steps).
+      the critic at the real labels behind `augment`, the function D plays the game with, so the
+      gradients it penalises are those of the images D sees, as in StyleGAN2-ADA's R1). None: no
+      penalty this step (lazy regularisation skips steps).
     clip: clamp D's weights to [-clip, clip] after each of its updates (WGAN weight clipping).
     augment(x): transforms every batch D sees, real and fake, differentiably (DiffAugment).
     accumulate: micro-batches per batch (gradient accumulation, see train_step).
@@ -134,7 +136,7 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                 if options.auxiliary is not None:
                     loss_d = loss_d + options.auxiliary(real_outputs)
                 if penalty is not None:
-                    loss_d = loss_d + penalty(lambda x: critic(penalised, x, real_labels_i)[0], real_i, fake)
+                    loss_d = loss_d + penalty(lambda x: critic(penalised, seen(x), real_labels_i)[0], real_i, fake)
                 _backward(share * loss_d, scaler_d)
             with torch.no_grad():
                 for k, value in enumerate((loss_d, torch.sigmoid(real_logits.float()).mean(),
