@@ -47,12 +47,15 @@ COND_DCGAN = ("the cond-dcgan preset: the classic DCGAN (latent 100, transposed 
 
 
 def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: float,
-                preset: str = "cond-sngan", decay: bool = False, class_head: str | None = None, **fields) -> dict:
+                preset: str = "cond-sngan", decay: bool = False, class_head: str | None = None,
+                class_weight: float | None = None, **fields) -> dict:
     """The recipe of a class-conditional model of a 28x28 data set (10 classes): cond-sngan at width 32
     for --steps, or cond-dcgan for 40 epochs (--steps then names the step it was packed at), or
     with `decay` for --steps with the learning rates decayed to 0 from --lr-decay-from; `class_head`
-    replaces the preset's discriminator head (--class-head)."""
-    flag = ("" if dataset == "mnist" else f" --dataset {dataset}") + (f" --class-head {class_head}" if class_head else "")
+    replaces the preset's discriminator head (--class-head), `class_weight` the weight of its class
+    terms (--class-weight)."""
+    flag = (("" if dataset == "mnist" else f" --dataset {dataset}") + (f" --class-head {class_head}" if class_head else "")
+            + (f" --class-weight {class_weight:g}" if class_weight is not None else ""))
     options = ("--width 32 --steps {steps}" if preset == "cond-sngan"
                else "--steps {steps} --lr-decay-from {decay} --ema-decay 0.999 --precision bf16" if decay
                else "--steps {steps} --epochs 40 --ema-decay 0.999 --precision bf16")
@@ -61,6 +64,8 @@ def conditional(name: str, data: dict, dataset: str, extractor: str, tolerance: 
         recipe += ("; beside the projection, an AC-GAN classifier on D's pooled features (Odena et al. 2017): D "
                    "minimises its cross-entropy on real and fake images, G on its fakes' asked classes "
                    "(--class-head projection+acgan)")
+    if class_weight is not None:
+        recipe += f", both class terms weighted {class_weight:g} (--class-weight)"
     return {"shape": "1x28x28, 10 classes", "data": data, "recipe": recipe,
             "train": f"OMP_NUM_THREADS=1 ganforge train --preset {preset}{flag} {options} "
                      f"--eval-every 2000 --eval-n 2000 --out runs/zoo --name {name} --no-progress",
