@@ -209,8 +209,8 @@ class TrainConfig:
     mode_seeking: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, against within-class "
                                        "collapse, e.g. 1 (0: off).", low=0.0, most=1e3)
     class_weight: float = setting(1.0, "AC-GAN classifier: weight of the class cross-entropy in both players' losses "
-                                       "(1: Odena et al. 2017's sum; below 1, e.g. 0.3, weakens its known pull "
-                                       "towards the easiest images of each class, Shu et al. 2017).",
+                                       "(1: Odena et al. 2017's sum; on mnist-cond 0.3 scored worse on accuracy, FD "
+                                       "and recall, docs/training.md).",
                                   requires="model.class_head=acgan|projection+acgan", most=1e3, **POSITIVE)
     batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
     d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **STEPS)
