@@ -95,6 +95,9 @@ def test_float_fields_accept_ints_in_json():
     ({"train": {"minutes": 1e9}}, "train.minutes (--minutes) must be at most 525600"),
     ({"model": {"arch": "fastgan"}, "train": {"penalty": "gp", "steps": 1}}, "fastgan's has BatchNorm: use --penalty r1"),
     ({"train": {"augment_p": 1.5, "augment": "ada"}}, "train.augment_p (--augment-p) must be"),
+    ({"train": {"top_k": 0.0}}, "train.top_k (--top-k) must be in (0, 1]"),
+    ({"train": {"top_k": 1.5}}, "train.top_k (--top-k) must be in (0, 1]"),
+    ({"train": {"top_k": 0.5, "accumulate": 2, "steps": 1}}, "--top-k needs --accumulate 1"),
 ])
 def test_schema_checks_choices_bounds_and_combinations(raw, message):
     with pytest.raises(ConfigError) as info:

@@ -212,6 +212,12 @@ class TrainConfig:
                                        "(1: Odena et al. 2017's sum; on mnist-cond 0.3 scored worse on accuracy, FD "
                                        "and recall, docs/training.md).",
                                   requires="model.class_head=acgan|projection+acgan", most=1e3, **POSITIVE)
+    top_k: float | None = setting(None, "Top-k generator updates (Sinha et al. 2020): G learns only from the fakes "
+                                        "D scores most real, a fraction of each batch that starts at 1 and shrinks "
+                                        "by --top-k-decay each epoch down to this floor, e.g. 0.5 (off: all fakes).",
+                                  low=0.0, high=1.0, low_open=True)
+    top_k_decay: float = setting(0.99, "Top-k: the kept fraction's factor per epoch.", requires="train.top_k",
+                                 low=0.0, high=1.0, low_open=True)
     batch_size: int = setting(64, "Batch size (global, over all processes).", **POSITIVE)
     d_steps: int = setting(1, "Discriminator updates per generator update, each on a fresh real batch.", **STEPS)
     accumulate: int = setting(1, "Gradient accumulation: split each batch into K micro-batches (same update, "
@@ -291,6 +297,9 @@ class RunConfig:
         if LOSSES.get(t.loss).needs_lipschitz and t.penalty is None and t.clip is None:
             raise ConfigError(f"{flag('train.loss')} {t.loss} needs a Lipschitz constraint on D: add "
                               f"{flag('train.penalty')} gp or {flag('train.clip')} 0.01")
+        if t.top_k is not None and t.accumulate > 1:
+            raise ConfigError(f"{flag('train.top_k')} needs {flag('train.accumulate')} 1: it keeps the best-scored "
+                              "fakes of the whole batch, which micro-batches never see together")
         if t.label_smoothing > 0 and LOSSES.get(t.loss).discriminator is not discriminator_loss_bce:
             raise ConfigError(f"{flag('train.label_smoothing')} works with the BCE losses "
                               f"({', '.join(n for n in LOSSES if LOSSES.get(n).discriminator is discriminator_loss_bce)}), not {flag('train.loss')} {t.loss}")

@@ -27,7 +27,8 @@ from tests.reliability.conftest import one_line_error
      "--class-weight has no effect without --class-head acgan or projection+acgan (got projection)"),
     (["--data", "/tmp/digits"], "--data has no effect without --dataset mnist, fashion-mnist, folder, scenes "
                                 "or emoji (got shapes)"),
-], ids=["class-head", "mapping-depth", "class-weight", "data-with-shapes"])
+    (["--top-k-decay", "0.9"], "--top-k-decay has no effect without --top-k"),
+], ids=["class-head", "mapping-depth", "class-weight", "data-with-shapes", "top-k-decay"])
 def test_an_option_without_what_it_needs_is_refused(tmp_path, capsys, args, message):
     code, _, err = run_cli(capsys, "train", *TINY, *args, "--out", tmp_path / "runs")
     one_line_error(code, err, message)
@@ -42,6 +43,8 @@ def test_an_option_with_what_it_needs_is_taken(tmp_path):
     config = build_config(overrides={"model.arch": "resnet", "model.num_classes": 3, "model.class_head": "acgan",
                                      "train.class_weight": 0.3, "train.steps": 1})
     assert config.model.class_head == "acgan" and config.train.class_weight == 0.3
+    config = build_config(overrides={"train.top_k": 0.5, "train.top_k_decay": 0.9, "train.steps": 1})
+    assert (config.train.top_k, config.train.top_k_decay) == (0.5, 0.9)
 
 
 def test_evaluate_with_no_metric_is_refused(run, capsys):

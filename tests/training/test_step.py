@@ -71,6 +71,51 @@ def test_projection_plus_acgan_losses_are_the_adversarial_ones_plus_the_weighted
     assert float(F.cross_entropy(real_classes, real_labels)) > 0.5  # the class terms are a real part of it
 
 
+class _Rows(torch.nn.Module):
+    """G(z) = z @ W: with one-hot latents each fake is one row of W, so W's gradient shows which fakes
+    G learnt from."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.tensor([[1.0, 0.0], [-1.0, 2.0], [0.5, 0.5], [3.0, -1.0]]))
+
+    def forward(self, z):
+        return z @ self.weight
+
+
+class _Linear(torch.nn.Module):
+    """D(x) = x . w (logits (N,)), w = (1, 0.5)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([1.0, 0.5]))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+@pytest.mark.parametrize("fraction, kept", [(1.0, [0, 1, 2, 3]), (0.5, [3, 0]), (0.3, [3])])
+def test_top_k_updates_learn_from_the_fakes_d_scores_most_real(fraction, kept):
+    # Logits of the four fakes (rows of W): 1.0, 0.0, 0.75, 2.5. Top 2: rows 3 and 0; int(0.3 x 4) = 1: row 3.
+    g, d = _Rows(), _Linear()
+    logits = torch.tensor([1.0, 0.0, 0.75, 2.5])
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), 0.0), torch.optim.SGD(d.parameters(), 0.0)
+    stats = train_step(Players(g, d, opt_g, opt_d), StepOptions(LOSSES.get("nonsaturating"), top_k=fraction),
+                       [(torch.zeros(4, 2), None)], lambda n: (torch.eye(4)[:n], None))
+    expected = sum(math.log(1 + math.exp(-float(logits[i]))) for i in kept) / len(kept)  # softplus(-l), mean
+    assert float(stats.loss_g) == pytest.approx(expected, rel=1e-6)
+    learnt = [i for i in range(4) if float(g.weight.grad[i].abs().sum()) > 0]
+    assert learnt == sorted(kept)  # the other fakes give G no gradient
+
+
+def test_top_k_refuses_micro_batches():
+    g, d = _Rows(), _Linear()
+    opt = torch.optim.SGD(g.parameters(), 0.0)
+    with pytest.raises(ValueError, match="accumulate 1"):
+        train_step(Players(g, d, opt, opt), StepOptions(LOSSES.get("nonsaturating"), top_k=0.5, accumulate=2),
+                   [(torch.zeros(4, 2), None)], lambda n: (torch.eye(4)[:n], None))
+
+
 def _mlp_step(loss: str, accumulate: int, penalty: str | None = None) -> tuple[dict, object]:
     """Two train_steps (2 D updates each) of a BatchNorm-free MLP GAN from fixed weights and data."""
     torch.manual_seed(0)

@@ -113,6 +113,28 @@ def test_lr_decay_falls_linearly_to_the_last_step(tmp_path):
                                          / "metrics.jsonl").read_text().splitlines()[0])
 
 
+def test_top_k_fraction_shrinks_each_epoch_to_its_floor(tmp_path):
+    # 64 images, batch 8 -> 8 steps per epoch; decay 0.5 per epoch, floor 0.3: 1, 0.5, 0.3, 0.3.
+    config = tiny_config(tmp_path, steps=4, log_every=1, top_k=0.3, top_k_decay=0.5)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    assert [trainer.top_k_fraction(s) for s in (0, 7, 8, 15, 16, 40)] == [1, 1, 0.5, 0.5, 0.3, 0.3]
+    run = trainer.fit()
+    trainer.close()
+    assert [json.loads(line)["top_k"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 1, 1, 1]
+    plain = Trainer(tiny_config(tmp_path / "b"), tmp_path / "b" / "run", progress=False)
+    assert plain.top_k_fraction(1000) == 1.0
+
+
+def test_top_k_reaches_the_game(tmp_path, monkeypatch):
+    seen = []
+    real_step = trainer_module.train_step
+    monkeypatch.setattr(trainer_module, "train_step", lambda players, rules, *a: seen.append(rules.top_k)
+                        or real_step(players, rules, *a))
+    config = tiny_config(tmp_path, steps=10, top_k=0.5, top_k_decay=0.5)
+    train(config, progress=False)
+    assert seen == [1.0] * 8 + [0.5] * 2  # the ninth step starts the second epoch
+
+
 def test_lr_decay_needs_a_last_step_before_it(tmp_path):
     with pytest.raises(ConfigError, match="--lr-decay-from needs --steps or --epochs"):
         config = tiny_config(tmp_path, steps=None, minutes=1.0)

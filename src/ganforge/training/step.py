@@ -70,6 +70,9 @@ class StepOptions:
     mode_seeking: > 0 adds that times MSGAN's term to G's loss: half of the fakes are paired with
       fakes of fresh latents from noise() under the same labels (`ganforge.losses.mode_seeking`).
     class_weight: the weight of an AC-GAN head's class cross-entropies in both players' losses.
+    top_k: the fraction of the fakes G's adversarial loss is taken over: those D scores most real,
+      max(1, int(top_k x batch)) of them (Sinha et al. 2020: the rest give G no gradient); the class
+      and mode-seeking terms still see every fake. 1: all. Needs accumulate 1.
     autocast(): wraps the forward passes (mixed precision).
     observe_real(s): called after each D update with s, the batch mean of sign(D(real)) (a detached
       scalar tensor): ADA's overfitting heuristic (`ganforge.training.ada`).
@@ -85,6 +88,7 @@ class StepOptions:
     accumulate: int = 1
     mode_seeking: float = 0.0
     class_weight: float = 1.0
+    top_k: float = 1.0
     autocast: Callable[[], ContextManager] = nullcontext
     observe_real: Callable[[torch.Tensor], None] | None = None
     auxiliary: Callable[[Any], torch.Tensor] | None = None
@@ -107,6 +111,8 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
     """
     generator, discriminator, opt_g, opt_d = players.generator, players.discriminator, players.opt_g, players.opt_d
     loss, penalty, autocast, accumulate = options.loss, options.penalty, options.autocast, options.accumulate
+    if options.top_k < 1 and accumulate > 1:
+        raise ValueError("top-k updates choose among the whole batch's fakes: they need accumulate 1")
     scaler_d, scaler_g = players.scalers if players.scalers is not None else (None, None)
     penalised = players.penalty_discriminator or discriminator
     seen = options.augment or (lambda images: images)
@@ -166,7 +172,7 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
                 if loss.generator_needs_real:  # relativistic losses compare fakes with reals
                     with torch.no_grad():
                         real_logits_g = critic(discriminator, seen(real_i), real_labels_i)[0].float()
-            loss_g = (loss.generator(fake_logits_g.float(), real_logits_g)
+            loss_g = (loss.generator(_top_k(fake_logits_g.float(), options.top_k), real_logits_g)
                       + _class_loss(fake_classes_g, fake_labels_i, options.class_weight))
             if options.mode_seeking > 0:
                 loss_g = loss_g + options.mode_seeking * _mode_seeking_term(generator, noise, autocast, fake, z_i, fake_labels_i)
@@ -175,6 +181,13 @@ def train_step(players: Players, options: StepOptions, real_batches: Sequence[tu
     _step(opt_g, scaler_g)
     discriminator.requires_grad_(True)
     return StepStats(stats_d[0], total_g, stats_d[1], stats_d[2])
+
+
+def _top_k(logits: torch.Tensor, fraction: float) -> torch.Tensor:
+    """The max(1, int(fraction x N)) largest of the (N,) logits: the fakes D finds most real."""
+    if fraction >= 1:
+        return logits
+    return logits.topk(max(1, int(fraction * logits.shape[0]))).values
 
 
 def _mode_seeking_term(generator: nn.Module, noise: Callable[[int], tuple[torch.Tensor, Labels]],

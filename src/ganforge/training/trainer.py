@@ -301,6 +301,15 @@ class Trainer:
         start = self.config.optim.lr_decay_from
         return 1.0 if start is None else linear_decay(step, start, self.total_steps())
 
+    def top_k_fraction(self, step: int) -> float:
+        """The fraction of fakes G learns from at generator step `step` (--top-k): top_k_decay to the
+        power of the epochs completed, not below the --top-k floor; 1 without --top-k."""
+        t = self.config.train
+        if t.top_k is None:
+            return 1.0
+        per_epoch = max(1, len(self.dataset) // (t.batch_size * t.d_steps))
+        return max(t.top_k, t.top_k_decay ** (step // per_epoch))
+
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(z (n, latent_dim), uniformly drawn class labels (n,) for conditional models, else None).
         On several processes every rank draws the global batch's latents and keeps its slice."""
@@ -371,14 +380,18 @@ class Trainer:
                 set_lr(self.opt_g, self.config.optim.lr_g * scale)
                 set_lr(self.opt_d, self.config.optim.lr_d * scale)
             penalised = self.penalty is not None and index % t.penalty_every == 0
-            stats = train_step(players, with_penalty if penalised else without_penalty,
-                               [next(batches) for _ in range(t.d_steps)], self.noise)
+            rules = with_penalty if penalised else without_penalty
+            if t.top_k is not None:
+                rules = replace(rules, top_k=self.top_k_fraction(index))
+            stats = train_step(players, rules, [next(batches) for _ in range(t.d_steps)], self.noise)
             if self.ema is not None:
                 self.ema.update(self.generator, index)
             self.step = index + 1
             record = dict(vars(stats))
             if decaying:
                 record["lr_scale"] = scale
+            if t.top_k is not None:
+                record["top_k"] = rules.top_k
             if self.ada is not None:  # p after this step, and r_t = mean sign(D(real)) of its last D update
                 record.update(ada_p=self.ada.p, ada_rt=self.ada.last_sign)
             return record
