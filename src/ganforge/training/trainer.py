@@ -284,9 +284,13 @@ class Trainer:
         if t.steps is not None:
             limits.append(t.steps)
         if t.epochs is not None:
-            per_epoch = images // (t.batch_size * t.d_steps)
-            limits.append(max(1, math.ceil(t.epochs * per_epoch)))
+            limits.append(max(1, math.ceil(t.epochs * Trainer.steps_per_epoch(config, images))))
         return min(limits) if limits else None
+
+    @staticmethod
+    def steps_per_epoch(config: RunConfig, images: int) -> int:
+        """Generator steps in one pass over `images` images (0 when a step takes more than all of them)."""
+        return images // (config.train.batch_size * config.train.d_steps)
 
     def _check_lr_decay(self) -> None:
         """--lr-decay-from below the last step (--epochs counts in steps only once the data is known)."""
@@ -307,7 +311,7 @@ class Trainer:
         t = self.config.train
         if t.top_k is None:
             return 1.0
-        per_epoch = max(1, len(self.dataset) // (t.batch_size * t.d_steps))
+        per_epoch = max(1, self.steps_per_epoch(self.config, len(self.dataset)))
         return max(t.top_k, t.top_k_decay ** (step // per_epoch))
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
